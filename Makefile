@@ -1,0 +1,73 @@
+# callcoach build, provisioning and test entry points.
+#
+#   make run    installs what is missing, provisions the model, builds the
+#               demo corpus and index, and starts callcoach
+#   make test   the same set-up, then every test
+#
+# Portable binaries: ggml is built without -march=native unless NATIVE=1.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+NATIVE ?= 0
+export GGML_NATIVE := $(if $(filter 1,$(NATIVE)),ON,OFF)
+
+APT_PACKAGES := cmake libclang-dev espeak-ng sox libsox-fmt-all ffmpeg fonts-noto-cjk python3-pip
+BIN := target/release/callcoach
+MODEL := models/ggml-tiny.en.bin
+
+.PHONY: all deps build model model-base fixtures corpus test run lint bench clean
+
+all: build
+
+## Installs missing system packages (apt-get as root; otherwise prints the command).
+deps:
+	@missing=""; \
+	for pkg in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing system packages:$$missing"; \
+	    echo "run: sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(CARGO) build --release --bin callcoach
+
+## Provisions the English tiny.en model (cached under models/cache).
+model: build
+	$(BIN) model install tiny.en
+
+## Provisions the multilingual base model, needed for Mandarin.
+model-base: build
+	$(BIN) model install base
+
+## Generates the audio fixtures of the test suite.
+fixtures: deps
+	bash tests/fixtures/generate.sh
+
+## Synthesises the demo corpus snippets and builds the search index.
+corpus: build
+	bash scripts/synth-snippets.sh
+	$(BIN) kb build --corpus corpus
+
+test: model fixtures corpus
+	$(CARGO) test --all-targets -- --test-threads=2
+
+run: model corpus
+	$(BIN) demo
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+bench: model
+	$(CARGO) bench
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,16 @@
+//! callcoach: local speech transcription, a bilingual scenario knowledge
+//! base, scored drills and real calls, skill heatmaps and unlock rules.
+//!
+//! Data flows through the modules in this order: [`audio`] decodes a
+//! recording, [`transcribe`] turns it into timed text, [`knowledge`] holds
+//! the top-seller scenarios, [`scoring`] compares an answer with them, and
+//! the later modules aggregate scores for coaches and managers.
+
+pub mod audio;
+pub mod cli;
+pub mod knowledge;
+pub mod language;
+pub mod model;
+pub mod skill;
+pub mod telemetry;
+pub mod transcribe;
