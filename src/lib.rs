@@ -11,6 +11,8 @@ pub mod cli;
 pub mod knowledge;
 pub mod language;
 pub mod model;
+pub mod scoring;
 pub mod skill;
 pub mod telemetry;
+pub mod text;
 pub mod transcribe;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+mod kb;
 mod model;
 mod transcribe;
 
@@ -28,6 +29,9 @@ pub enum Command {
     /// Installs or converts Whisper models.
     #[command(subcommand)]
     Model(model::Command),
+    /// Checks, indexes and searches the scenario knowledge base.
+    #[command(subcommand)]
+    Kb(kb::Command),
 }
 
 /// Runs the parsed command.
@@ -35,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Transcribe(args) => transcribe::run(args),
         Command::Model(command) => model::run(command),
+        Command::Kb(command) => kb::run(command),
     }
 }
 
