@@ -13,6 +13,7 @@ pub mod language;
 pub mod model;
 pub mod scoring;
 pub mod skill;
+pub mod store;
 pub mod telemetry;
 pub mod text;
 pub mod transcribe;
