@@ -8,12 +8,16 @@
 
 pub mod audio;
 pub mod cli;
+pub mod heatmap;
 pub mod knowledge;
 pub mod language;
 pub mod model;
+pub mod review;
 pub mod scoring;
 pub mod skill;
 pub mod store;
 pub mod telemetry;
 pub mod text;
+pub mod training;
 pub mod transcribe;
+pub mod unlock;

@@ -1,0 +1,120 @@
+//! Declarative unlock rules: which permissions a rep earns from passed
+//! checkpoints and dimension scores, with an audit entry for every change.
+//!
+//! [`Rules`] is one validated rule file, [`RuleSet`] keeps the last good
+//! rules in force across reloads, and [`evaluate`] turns a rep's checkpoint
+//! statuses and score samples into an [`Evaluation`] with grants,
+//! revocations and their evidence.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+mod engine;
+mod rules;
+
+pub use engine::{
+    evaluate, record_manual_change, Action, Actor, AuditEntry, CheckpointStatus, Decision,
+    EngineConfig, Evaluation, Evidence, PermissionEvaluation, RepState, RequirementStatus,
+    RULES_ENGINE_ACTOR,
+};
+pub use rules::{MinScore, Rule, Rules, DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS};
+
+use crate::heatmap::DimensionSet;
+
+/// Errors of rule loading and evaluation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The rule file could not be read.
+    #[error("failed to read rule file {path}: {source}")]
+    Read {
+        /// File that was read.
+        path: PathBuf,
+        /// Underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The rule file is invalid; nothing of it was applied.
+    #[error("{file}:{line}:{column}: {reason}")]
+    InvalidRules {
+        /// File that contains the error.
+        file: PathBuf,
+        /// Line of the error, from 1.
+        line: usize,
+        /// Column of the error in characters, from 1.
+        column: usize,
+        /// Description of the problem and of the fix.
+        reason: String,
+    },
+    /// A user id for a manual change is empty or equals the engine's actor.
+    #[error("invalid user id {0:?}: expected a non-empty id other than \"rules engine\"")]
+    InvalidActor(String),
+}
+
+/// Result alias of this module.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The rules in force, replaced only by a reload that validates completely.
+#[derive(Debug)]
+pub struct RuleSet {
+    path: PathBuf,
+    dimensions: DimensionSet,
+    current: RwLock<Arc<Rules>>,
+}
+
+impl RuleSet {
+    /// Loads the rule file at `path`; fails when the first load is invalid.
+    pub fn load(path: &Path, dimensions: DimensionSet) -> Result<RuleSet> {
+        let rules = Rules::load(path, &dimensions)?;
+        tracing::info!(
+            file = %path.display(),
+            version = rules.version,
+            rules = rules.rules.len(),
+            "unlock rules loaded"
+        );
+        Ok(RuleSet {
+            path: path.to_path_buf(),
+            dimensions,
+            current: RwLock::new(Arc::new(rules)),
+        })
+    }
+
+    /// Returns the rules in force.
+    pub fn current(&self) -> Arc<Rules> {
+        let guard = self
+            .current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(&guard)
+    }
+
+    /// Re-reads the file; on any error the previous rules stay in force and
+    /// the error is logged and returned.
+    pub fn reload(&self) -> Result<Arc<Rules>> {
+        match Rules::load(&self.path, &self.dimensions) {
+            Ok(rules) => {
+                let rules = Arc::new(rules);
+                let mut guard = self
+                    .current
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                *guard = Arc::clone(&rules);
+                let file = self.path.display();
+                tracing::info!(%file, version = rules.version, "unlock rules reloaded");
+                Ok(rules)
+            }
+            Err(err) => {
+                let version = self.current().version;
+                tracing::warn!(
+                    error = %err,
+                    version,
+                    "unlock rule reload failed, keeping the rules in force"
+                );
+                Err(err)
+            }
+        }
+    }
+
+    /// File that [`RuleSet::reload`] reads.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
