@@ -6,8 +6,9 @@
 //! 1. Frames of 25 ms every 10 ms give an energy in dBFS, and a Hann-windowed
 //!    spectrum gives the spectral flatness of the 300-3400 Hz telephone band.
 //! 2. The noise floor is the moving minimum of frame energy over a few
-//!    seconds, never below [`VadConfig::min_floor_dbfs`], so it adapts to
-//!    line noise that changes during a call.
+//!    seconds, kept between [`VadConfig::min_floor_dbfs`] and
+//!    [`VadConfig::max_floor_dbfs`], so it adapts to line noise that changes
+//!    during a call.
 //! 3. A region is a run of frames above `floor + offset_margin_db` that contains
 //!    [`VadConfig::min_voiced_ms`] of voiced frames: frames above
 //!    `floor + onset_margin_db` whose flatness is below
@@ -63,6 +64,10 @@ pub struct VadConfig {
     pub edge_margin_db: f32,
     /// Maximum extension of a boundary past the thresholded frames, in ms (default 200).
     pub max_edge_extension_ms: u64,
+    /// Highest noise floor, in dBFS (default -45). A clip that holds speech
+    /// from its first to its last frame has no pause to measure line noise
+    /// in, and its moving minimum would otherwise sit on the speech itself.
+    pub max_floor_dbfs: f32,
     /// Window of the moving-minimum noise floor, in ms (default 4000).
     pub floor_window_ms: u64,
     /// Minimum duration of a kept region, in ms (default 80).
@@ -77,6 +82,7 @@ impl Default for VadConfig {
             onset_margin_db: 15.0,
             offset_margin_db: 8.0,
             min_floor_dbfs: -70.0,
+            max_floor_dbfs: -45.0,
             max_flatness: 0.45,
             min_voiced_ms: 50,
             edge_margin_db: 3.0,
@@ -214,7 +220,7 @@ fn noise_floor(energy_db: &Array1<f32>, config: &VadConfig) -> Array1<f32> {
             queue.pop_front();
         }
         let minimum = queue.front().map_or(SILENCE_DBFS, |&j| energy_db[j]);
-        floor[index] = minimum.max(config.min_floor_dbfs);
+        floor[index] = minimum.clamp(config.min_floor_dbfs, config.max_floor_dbfs.max(config.min_floor_dbfs));
     }
     floor
 }

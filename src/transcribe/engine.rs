@@ -127,7 +127,8 @@ impl Engine {
             Some(code) => code.to_string(),
             None => whisper_rs::get_lang_str(state.full_lang_id_from_state()).unwrap_or("en").to_string(),
         };
-        let segments = self.collect_segments(state, chunk.start_ms, settings.no_speech_threshold, &detected);
+        let mut segments = self.collect_segments(state, chunk.start_ms, settings.no_speech_threshold, &detected);
+        clamp_to_chunk(&mut segments, chunk);
         Ok(Decoded { language: detected, segments })
     }
 
@@ -206,6 +207,19 @@ fn full_params<'a>(settings: &Settings, language: Option<&'a str>, prompt: Optio
         params.set_initial_prompt(prompt);
     }
     params
+}
+
+/// Keeps timings inside the chunk, because Whisper's last timestamp may
+/// point past the end of the audio it was given.
+fn clamp_to_chunk(segments: &mut [Segment], chunk: Chunk) {
+    for segment in segments {
+        segment.end_ms = segment.end_ms.min(chunk.end_ms);
+        segment.start_ms = segment.start_ms.min(segment.end_ms);
+        for word in &mut segment.words {
+            word.end_ms = word.end_ms.min(chunk.end_ms);
+            word.start_ms = word.start_ms.min(word.end_ms);
+        }
+    }
 }
 
 fn centiseconds_to_ms(value: i64) -> u64 {

@@ -86,8 +86,8 @@ impl LiveTranscriber {
         let tail = &self.buffer[self.committed..];
         let regions = detect_speech(tail, &self.vad);
         let tail_ms = (tail.len() / SAMPLES_PER_MS) as u64;
-        let pause_end = regions.windows(2).find(|w| w[1].start_ms - w[0].end_ms >= MIN_PAUSE_MS).map(|w| w[0].end_ms + MIN_PAUSE_MS / 2);
-        let trailing = regions.last().filter(|r| tail_ms - r.end_ms >= MIN_PAUSE_MS).map(|r| r.end_ms + MIN_PAUSE_MS / 2);
+        let pause_end = regions.windows(2).find(|w| w[1].start_ms.saturating_sub(w[0].end_ms) >= MIN_PAUSE_MS).map(|w| w[0].end_ms + MIN_PAUSE_MS / 2);
+        let trailing = regions.last().filter(|r| tail_ms.saturating_sub(r.end_ms) >= MIN_PAUSE_MS).map(|r| r.end_ms + MIN_PAUSE_MS / 2);
         let cut_ms = pause_end.or(trailing).or((tail_ms >= FORCE_CUT_MS).then_some(tail_ms));
         cut_ms.map(|ms| self.committed + (ms as usize * SAMPLES_PER_MS).min(tail.len()))
     }
