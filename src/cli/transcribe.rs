@@ -69,7 +69,7 @@ impl std::str::FromStr for ChannelChoice {
 }
 
 /// Runs the subcommand.
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let limits = DecodeLimits { max_duration_ms: args.max_duration_s.saturating_mul(1000), ..DecodeLimits::default() };
     let recording = audio::decode_file(&args.file, &limits).with_context(|| format!("cannot read {}", args.file.display()))?;
     let samples = select_channel(&recording, args.channel)?;

@@ -100,7 +100,7 @@ impl LiveTranscriber {
         debug!(offset_ms = job.offset_ms, samples = job.samples.len(), "chunk queued");
         self.committed = end;
         if let Some(sender) = &self.sender {
-            // A closed channel means the worker failed; finish() reports its error.
+            // A closed channel means the worker failed, and finish() reports its error.
             let _ = sender.send(job);
         }
     }

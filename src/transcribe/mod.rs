@@ -55,7 +55,7 @@ pub enum Error {
         name: &'static str,
         /// The rejected value.
         value: String,
-        /// What a valid value looks like.
+        /// Description of a valid value.
         expected: &'static str,
     },
     /// whisper.cpp failed while decoding.
