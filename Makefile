@@ -12,10 +12,13 @@ NATIVE ?= 0
 export GGML_NATIVE := $(if $(filter 1,$(NATIVE)),ON,OFF)
 
 APT_PACKAGES := cmake libclang-dev espeak-ng sox libsox-fmt-all ffmpeg fonts-noto-cjk python3-pip
-BIN := target/release/callcoach
+# The dev profile builds dependencies with full optimisation (Cargo.toml),
+# so tests and `make run` share one build; `make release` builds the
+# fully optimised binary into target/release.
+BIN := target/debug/callcoach
 MODEL := models/ggml-tiny.en.bin
 
-.PHONY: all deps build model model-base fixtures corpus test run lint bench clean
+.PHONY: all deps build release model model-base fixtures corpus test run lint bench clean
 
 all: build
 
@@ -37,6 +40,9 @@ deps:
 	fi
 
 build: deps
+	$(CARGO) build --bin callcoach
+
+release: deps
 	$(CARGO) build --release --bin callcoach
 
 ## Provisions the English tiny.en model (cached under models/cache).
@@ -56,8 +62,9 @@ corpus: build
 	bash scripts/synth-snippets.sh
 	$(BIN) kb build --corpus corpus
 
-test: model fixtures corpus
-	$(CARGO) test --all-targets -- --test-threads=2
+## Mandarin tests need the multilingual base model, so the suite provisions both.
+test: model model-base fixtures corpus
+	$(CARGO) test --lib --bins --tests -- --test-threads=2
 
 run: model corpus
 	$(BIN) demo

@@ -7,7 +7,11 @@
 //! the later modules aggregate scores for coaches and managers.
 
 pub mod audio;
+pub mod call;
+pub mod checkpoint;
 pub mod cli;
+pub mod coach;
+pub mod drill;
 pub mod heatmap;
 pub mod knowledge;
 pub mod language;

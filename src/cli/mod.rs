@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+mod call;
+mod checkpoint;
+mod drill;
 mod kb;
 mod model;
 mod transcribe;
@@ -32,6 +35,15 @@ pub enum Command {
     /// Checks, indexes and searches the scenario knowledge base.
     #[command(subcommand)]
     Kb(kb::Command),
+    /// Draws today's drill, scores recorded answers and applies coach overrides.
+    #[command(subcommand)]
+    Drill(drill::Command),
+    /// Analyses authorized real calls.
+    #[command(subcommand)]
+    Call(call::Command),
+    /// Shows a rep's checkpoint status.
+    #[command(subcommand)]
+    Checkpoint(checkpoint::Command),
 }
 
 /// Runs the parsed command.
@@ -40,6 +52,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Transcribe(args) => transcribe::run(args),
         Command::Model(command) => model::run(command),
         Command::Kb(command) => kb::run(command),
+        Command::Drill(command) => drill::run(command),
+        Command::Call(command) => call::run(command),
+        Command::Checkpoint(command) => checkpoint::run(command),
     }
 }
 

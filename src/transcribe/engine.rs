@@ -119,7 +119,10 @@ impl Engine {
         let start = (chunk.start_ms * SAMPLES_PER_MS) as usize;
         let end = ((chunk.end_ms * SAMPLES_PER_MS) as usize).min(samples.len());
         let prompt = settings.initial_prompt.clone().or_else(|| (language == Some("zh")).then(|| SIMPLIFIED_PROMPT.to_string()));
-        let params = full_params(settings, language, prompt.as_deref());
+        let mut params = full_params(settings, language, prompt.as_deref());
+        if settings.fit_audio_context {
+            params.set_audio_ctx(audio_context_for(chunk.end_ms - chunk.start_ms));
+        }
 
         state.full(params, &samples[start..end]).map_err(|e| Error::Inference(e.to_string()))?;
 
@@ -220,6 +223,18 @@ fn clamp_to_chunk(segments: &mut [Segment], chunk: Chunk) {
             word.start_ms = word.start_ms.min(word.end_ms);
         }
     }
+}
+
+/// Encoder positions of Whisper's full 30 s window.
+const FULL_AUDIO_CONTEXT: u64 = 1500;
+/// Smallest encoder window used for a short chunk, about 7.7 s; much smaller
+/// windows make tiny.en drop words.
+const MIN_AUDIO_CONTEXT: u64 = 384;
+
+/// Returns the encoder window that covers `chunk_ms` plus one second.
+fn audio_context_for(chunk_ms: u64) -> i32 {
+    let needed = (chunk_ms + 1_000) * FULL_AUDIO_CONTEXT / 30_000;
+    needed.clamp(MIN_AUDIO_CONTEXT, FULL_AUDIO_CONTEXT) as i32
 }
 
 fn centiseconds_to_ms(value: i64) -> u64 {

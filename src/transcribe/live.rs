@@ -18,6 +18,9 @@ use crate::language::Language;
 
 /// Silence that ends a chunk, in milliseconds.
 const MIN_PAUSE_MS: u64 = 450;
+/// Uncommitted audio after which a chunk is cut at its longest pause, even
+/// when that pause is shorter than [`MIN_PAUSE_MS`].
+const LONG_CHUNK_MS: u64 = 8_000;
 /// Uncommitted audio after which a chunk is cut even without a pause.
 const FORCE_CUT_MS: u64 = 25_000;
 /// Samples per millisecond at the engine's input rate.
@@ -39,8 +42,9 @@ pub struct LiveTranscriber {
 
 impl LiveTranscriber {
     /// Starts the worker thread that decodes chunks with `engine`.
-    pub fn start(engine: Engine, settings: Settings) -> Result<LiveTranscriber> {
+    pub fn start(engine: Engine, mut settings: Settings) -> Result<LiveTranscriber> {
         settings.validate()?;
+        settings.fit_audio_context = true;
         let (sender, receiver) = mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("live-transcriber".into())
@@ -88,7 +92,13 @@ impl LiveTranscriber {
         let tail_ms = (tail.len() / SAMPLES_PER_MS) as u64;
         let pause_end = regions.windows(2).find(|w| w[1].start_ms.saturating_sub(w[0].end_ms) >= MIN_PAUSE_MS).map(|w| w[0].end_ms + MIN_PAUSE_MS / 2);
         let trailing = regions.last().filter(|r| tail_ms.saturating_sub(r.end_ms) >= MIN_PAUSE_MS).map(|r| r.end_ms + MIN_PAUSE_MS / 2);
-        let cut_ms = pause_end.or(trailing).or((tail_ms >= FORCE_CUT_MS).then_some(tail_ms));
+        let longest_gap = regions
+            .windows(2)
+            .max_by_key(|w| w[1].start_ms.saturating_sub(w[0].end_ms))
+            .filter(|_| tail_ms >= LONG_CHUNK_MS)
+            .map(|w| (w[0].end_ms + w[1].start_ms) / 2);
+        let forced = (tail_ms >= FORCE_CUT_MS).then_some(tail_ms);
+        let cut_ms = pause_end.or(trailing).or(longest_gap).or(forced);
         cut_ms.map(|ms| self.committed + (ms as usize * SAMPLES_PER_MS).min(tail.len()))
     }
 

@@ -100,6 +100,10 @@ pub struct Settings {
     pub initial_prompt: Option<String>,
     /// Segments whose no-speech probability exceeds this are dropped (0 to 1).
     pub no_speech_threshold: f32,
+    /// Shrinks Whisper's 30 s encoder window to the chunk length (with a
+    /// floor), which makes short chunks several times faster to encode at a
+    /// small cost in accuracy. [`LiveTranscriber`] turns it on.
+    pub fit_audio_context: bool,
 }
 
 impl Default for Settings {
@@ -110,6 +114,7 @@ impl Default for Settings {
             beam_size: 1,
             initial_prompt: None,
             no_speech_threshold: 0.6,
+            fit_audio_context: false,
         }
     }
 }
