@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = callcoach::cli::Cli::parse();
-    callcoach::telemetry::init(cli.verbose);
+    callcoach::telemetry::init(cli.log_level());
 
     match callcoach::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

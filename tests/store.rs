@@ -8,17 +8,17 @@ use std::time::Duration;
 
 use callcoach::language::Language;
 use callcoach::store::audio_blobs::AudioSha256;
-use callcoach::store::calls::{Consent, ConsentMethod, NewCall};
+use callcoach::store::calls::{Consent, ConsentMethod, NewCall, RepChannel};
 use callcoach::store::checkpoints::CheckpointEvaluation;
 use callcoach::store::drills::NewDrillAttempt;
-use callcoach::store::jobs::{JobStatus, NewJob};
+use callcoach::store::jobs::{JobStatus, NewJob, SubjectKind};
 use callcoach::store::overrides::{NewOverride, OverrideChange};
 use callcoach::store::permissions::{PermissionAction, PermissionChange};
 use callcoach::store::scores::{NewScoreSample, SampleFilter};
 use callcoach::store::training::{NewTrainingTask, TaskStatus};
 use callcoach::store::users::{hash_token, NewUser, Role, User};
 use callcoach::store::{
-    now, Backend, CallId, Error, RecordKind, Score, Store, StoreConfig, TeamId, UserId,
+    now, Backend, CallId, Error, JobId, RecordKind, Score, Store, StoreConfig, TeamId, UserId,
 };
 use sqlx::Row;
 use time::macros::date;
@@ -54,26 +54,7 @@ impl Context {
     }
 
     async fn postgres(test: &str) -> Option<Context> {
-        let Ok(base_url) = std::env::var(POSTGRES_URL_VAR) else {
-            println!(
-                "skipping {test} on PostgreSQL: {POSTGRES_URL_VAR} is not set \
-                 (run scripts/start-test-postgres.sh and export its URL)"
-            );
-            return None;
-        };
-        let schema = format!("test_{}", hex::encode(rand::random::<[u8; 8]>()));
-        sqlx::any::install_default_drivers();
-        let admin = sqlx::AnyPool::connect(&base_url)
-            .await
-            .expect("connect to PostgreSQL");
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&admin)
-            .await
-            .expect("create test schema");
-        admin.close().await;
-
-        let separator = if base_url.contains('?') { '&' } else { '?' };
-        let url = format!("{base_url}{separator}options=-c%20search_path%3D{schema}");
+        let (base_url, schema, url) = postgres_schema(test).await?;
         let dir = tempfile::tempdir().expect("temporary directory");
         let config = StoreConfig {
             data_dir: dir.path().join("data"),
@@ -92,18 +73,48 @@ impl Context {
 
     async fn finish(self) {
         self.store.close().await;
-        let Some((base_url, schema)) = self.schema else {
-            return;
-        };
-        let admin = sqlx::AnyPool::connect(&base_url)
-            .await
-            .expect("connect to PostgreSQL");
-        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-            .execute(&admin)
-            .await
-            .expect("drop test schema");
-        admin.close().await;
+        if let Some((base_url, schema)) = self.schema {
+            drop_schema(&base_url, &schema).await;
+        }
     }
+}
+
+/// Creates an empty schema on the test server and returns the server URL,
+/// the schema name and a URL whose connections use that schema, or `None`
+/// after printing a skip line when no server is configured.
+async fn postgres_schema(test: &str) -> Option<(String, String, String)> {
+    let Ok(base_url) = std::env::var(POSTGRES_URL_VAR) else {
+        println!(
+            "skipping {test} on PostgreSQL: {POSTGRES_URL_VAR} is not set \
+             (run scripts/start-test-postgres.sh and export its URL)"
+        );
+        return None;
+    };
+    let schema = format!("test_{}", hex::encode(rand::random::<[u8; 8]>()));
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&base_url)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .expect("create test schema");
+    admin.close().await;
+
+    let separator = if base_url.contains('?') { '&' } else { '?' };
+    let url = format!("{base_url}{separator}options=-c%20search_path%3D{schema}");
+    Some((base_url, schema, url))
+}
+
+async fn drop_schema(base_url: &str, schema: &str) {
+    let admin = sqlx::AnyPool::connect(base_url)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .expect("drop test schema");
+    admin.close().await;
 }
 
 /// Defines `NAME::sqlite` and `NAME::postgres` tests that run `NAME(&Context)`.
@@ -148,6 +159,10 @@ on_both_backends!(
     draw_history_is_all_or_nothing,
     call_requires_consent_note,
     migrations_apply_once,
+    token_last_used_written_once_a_minute,
+    top_seller_flag_round_trips,
+    call_rep_channel_round_trips,
+    transcription_job_kind_round_trips,
 );
 
 async fn make_team(store: &Store, name: &str) -> TeamId {
@@ -171,7 +186,7 @@ async fn make_job(store: &Store, seed: &str) -> callcoach::store::jobs::Job {
         .expect("put audio");
     let new = NewJob {
         audio_sha256: audio.sha256,
-        subject_kind: RecordKind::Drill,
+        subject_kind: SubjectKind::Drill,
         subject_id: format!("drill_{seed}"),
         language: Some(Language::En),
         max_attempts: 3,
@@ -407,7 +422,7 @@ async fn job_attempts_end_in_failure(context: &Context) {
         .expect("put audio");
     let new = NewJob {
         audio_sha256: audio.sha256,
-        subject_kind: RecordKind::Call,
+        subject_kind: SubjectKind::Call,
         subject_id: "call_x".to_string(),
         language: None,
         max_attempts: 2,
@@ -999,6 +1014,282 @@ async fn migrations_apply_once(context: &Context) {
         .await
         .expect("count migrations");
 
-    assert_eq!(count, 1);
+    assert_eq!(count, 2);
     reopened.close().await;
+}
+
+async fn token_last_used_at(store: &Store, token: &str) -> Option<i64> {
+    let row = sqlx::query("SELECT last_used_at FROM api_tokens WHERE token_sha256 = $1")
+        .bind(hash_token(token))
+        .fetch_one(store.pool())
+        .await
+        .expect("token row");
+    row.try_get("last_used_at").expect("last_used_at column")
+}
+
+async fn set_token_last_used_at(store: &Store, token: &str, at_ms: i64) {
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_sha256 = $2")
+        .bind(at_ms)
+        .bind(hash_token(token))
+        .execute(store.pool())
+        .await
+        .expect("set last_used_at");
+}
+
+async fn token_last_used_written_once_a_minute(context: &Context) {
+    let store = &context.store;
+    let team = make_team(store, "Throttle").await;
+    let rep = make_user(store, &team, "throttle@example.com", Role::Rep).await;
+    let issued = store
+        .issue_token(&rep.id, "laptop", None)
+        .await
+        .expect("issue token");
+    let token = issued.token.expose();
+    let now_ms = now().unix_timestamp() * 1000;
+
+    store.authenticate(token).await.expect("first use");
+    let first = token_last_used_at(store, token).await;
+    set_token_last_used_at(store, token, now_ms - 30_000).await;
+    store.authenticate(token).await.expect("use 30 s later");
+    let within_minute = token_last_used_at(store, token).await;
+    set_token_last_used_at(store, token, now_ms - 61_000).await;
+    store.authenticate(token).await.expect("use 61 s later");
+    let after_minute = token_last_used_at(store, token).await;
+
+    assert!(
+        first.is_some_and(|ms| ms >= now_ms - 1000),
+        "first use: {first:?}"
+    );
+    assert_eq!(
+        within_minute,
+        Some(now_ms - 30_000),
+        "a use within 60 s writes nothing"
+    );
+    assert!(
+        after_minute.is_some_and(|ms| ms >= now_ms - 1000),
+        "a use after 60 s writes the time: {after_minute:?}"
+    );
+}
+
+async fn top_seller_flag_round_trips(context: &Context) {
+    let store = &context.store;
+    let team = make_team(store, "Sellers").await;
+    let plain = make_user(store, &team, "plain@example.com", Role::Rep).await;
+    let coach = make_user(store, &team, "seller.coach@example.com", Role::Coach).await;
+    let new = NewUser {
+        team_id: Some(team.clone()),
+        email: "star@example.com".to_string(),
+        display_name: "star".to_string(),
+        role: Role::Rep,
+    };
+
+    let star = store
+        .create_user_with_top_seller(&new, true)
+        .await
+        .expect("create top seller");
+    let coach_flag = store.set_top_seller(&coach.id, true).await;
+    let promoted = store
+        .set_top_seller(&plain.id, true)
+        .await
+        .expect("promote rep");
+    let listed = store.top_sellers().await.expect("list top sellers");
+    let demoted = store
+        .set_top_seller(&plain.id, false)
+        .await
+        .expect("demote rep");
+    let members = store.team_members(&team).await.expect("team members");
+
+    assert!(star.top_seller);
+    assert!(store.user(&star.id).await.expect("reload").top_seller);
+    assert!(!plain.top_seller);
+    assert!(
+        matches!(coach_flag, Err(Error::Invalid { .. })),
+        "got {coach_flag:?}"
+    );
+    assert!(promoted.top_seller);
+    let listed_ids: Vec<&UserId> = listed.iter().map(|u| &u.id).collect();
+    assert_eq!(listed_ids, vec![&plain.id, &star.id]);
+    assert!(!demoted.top_seller);
+    assert_eq!(members.iter().filter(|u| u.top_seller).count(), 1);
+}
+
+async fn call_rep_channel_round_trips(context: &Context) {
+    let store = &context.store;
+    let team = make_team(store, "Channels").await;
+    let rep = make_user(store, &team, "channels@example.com", Role::Rep).await;
+    let audio = store
+        .put_audio(b"stereo call".to_vec(), Some("wav"))
+        .await
+        .expect("put audio");
+    let new = NewCall {
+        rep_id: rep.id.clone(),
+        audio_sha256: audio.sha256,
+        language: None,
+        occurred_at: now(),
+        consent: Consent {
+            recorded_by: rep.id.clone(),
+            recorded_at: now(),
+            method: ConsentMethod::Electronic,
+            note: "web form 42".to_string(),
+        },
+    };
+
+    let default_call = store
+        .create_call(&new)
+        .await
+        .expect("call on default channel");
+    let left = RepChannel::new(0).expect("channel 0");
+    let left_call = store
+        .create_call_on_channel(&new, left)
+        .await
+        .expect("call on channel 0");
+
+    assert_eq!(default_call.rep_channel, RepChannel::DEFAULT);
+    assert_eq!(default_call.rep_channel.index(), 1);
+    let reloaded = store.call(&left_call.id).await.expect("reload call");
+    assert_eq!(reloaded.rep_channel.index(), 0);
+    assert!(RepChannel::new(2).is_err());
+    assert!(RepChannel::parse("left").is_err());
+    assert_eq!(RepChannel::parse(" 0 ").ok(), Some(left));
+}
+
+async fn transcription_job_kind_round_trips(context: &Context) {
+    let store = &context.store;
+    let team = make_team(store, "Uploads").await;
+    let rep = make_user(store, &team, "uploads@example.com", Role::Rep).await;
+    let audio = store
+        .put_audio(b"plain transcription".to_vec(), Some("wav"))
+        .await
+        .expect("put audio");
+    let new = NewJob {
+        audio_sha256: audio.sha256,
+        subject_kind: SubjectKind::Transcription,
+        subject_id: rep.id.to_string(),
+        language: None,
+        max_attempts: 1,
+    };
+
+    let job = store
+        .enqueue_job(&new)
+        .await
+        .expect("enqueue transcription");
+    let claimed = store.claim_job("w", LEASE).await.expect("claim");
+
+    assert_eq!(job.subject_kind, SubjectKind::Transcription);
+    assert_eq!(
+        claimed.map(|j| (j.id, j.subject_kind)),
+        Some((job.id, SubjectKind::Transcription))
+    );
+}
+
+/// Builds a database at version 1 with rows of every kind that version 2
+/// changes, then opens the store so that version 2 runs.
+async fn legacy_rows_migrate(config: &StoreConfig) {
+    let initial = include_str!("../migrations/0001_initial.sql");
+    std::fs::create_dir_all(&config.data_dir).expect("create data directory");
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&config.url().expect("store URL"))
+        .await
+        .expect("connect to the empty database");
+    let checksum = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(initial.as_bytes()));
+    sqlx::raw_sql(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, \
+         checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .expect("create schema_migrations");
+    sqlx::query("INSERT INTO schema_migrations VALUES (1, 'initial', $1, 0)")
+        .bind(&checksum)
+        .execute(&pool)
+        .await
+        .expect("record version 1");
+    sqlx::raw_sql(initial)
+        .execute(&pool)
+        .await
+        .expect("apply version 1");
+    let (team, rep, call) = (TeamId::generate(), UserId::generate(), CallId::generate());
+    let (standalone, drill) = (JobId::generate(), JobId::generate());
+    let sha = "a".repeat(64);
+    let statements = [
+        format!("INSERT INTO teams VALUES ('{team}', 'Legacy', 0)"),
+        format!(
+            "INSERT INTO users (id, team_id, email, display_name, role, created_at) \
+             VALUES ('{rep}', '{team}', 'legacy@example.com', 'Legacy', 'rep', 0)"
+        ),
+        format!("INSERT INTO audio_blobs VALUES ('{sha}', 10, 'wav', 0)"),
+        format!(
+            "INSERT INTO calls (id, rep_id, audio_sha256, occurred_at, consent_recorded_by, \
+             consent_recorded_at, consent_method, consent_note, created_at) \
+             VALUES ('{call}', '{rep}', '{sha}', 0, '{rep}', 0, 'written', 'form 1', 0)"
+        ),
+        format!(
+            "INSERT INTO transcription_jobs (id, audio_sha256, subject_kind, subject_id, status, \
+             max_attempts, enqueued_at) VALUES ('{standalone}', '{sha}', 'drill', '{rep}', \
+             'queued', 3, 0), ('{drill}', '{sha}', 'drill', 'drill_legacy', 'done', 3, 1)"
+        ),
+    ];
+    for statement in &statements {
+        sqlx::raw_sql(statement)
+            .execute(&pool)
+            .await
+            .expect("insert legacy row");
+    }
+    pool.close().await;
+
+    let store = Store::open(config).await.expect("open and migrate");
+    let standalone_job = store.job(&standalone).await.expect("standalone job");
+    let drill_job = store.job(&drill).await.expect("drill job");
+    let legacy_call = store.call(&call).await.expect("legacy call");
+    let legacy_rep = store.user(&rep).await.expect("legacy rep");
+    let (versions,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM schema_migrations")
+        .fetch_one(store.pool())
+        .await
+        .expect("count migrations");
+    store.close().await;
+
+    assert_eq!(standalone_job.subject_kind, SubjectKind::Transcription);
+    assert_eq!(standalone_job.subject_id, rep.to_string());
+    assert_eq!(drill_job.subject_kind, SubjectKind::Drill);
+    assert_eq!(drill_job.status, JobStatus::Done);
+    assert_eq!(
+        legacy_call.rep_channel.index(),
+        0,
+        "old calls keep channel 0"
+    );
+    assert!(!legacy_rep.top_seller);
+    assert_eq!(versions, 2);
+}
+
+mod legacy_rows_migrate {
+    use callcoach::store::StoreConfig;
+
+    #[tokio::test]
+    async fn sqlite() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let config = StoreConfig {
+            data_dir: dir.path().join("data"),
+            database_url: None,
+            max_connections: None,
+        };
+
+        super::legacy_rows_migrate(&config).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        let Some((base_url, schema, url)) = super::postgres_schema("legacy_rows_migrate").await
+        else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let config = StoreConfig {
+            data_dir: dir.path().join("data"),
+            database_url: Some(url),
+            max_connections: Some(4),
+        };
+
+        super::legacy_rows_migrate(&config).await;
+        super::drop_schema(&base_url, &schema).await;
+    }
 }

@@ -8,9 +8,15 @@ use clap::{Parser, Subcommand};
 mod call;
 mod checkpoint;
 mod drill;
+mod heatmap;
 mod kb;
+mod demo;
 mod model;
+mod permissions;
+mod serve;
+mod training;
 mod transcribe;
+mod user;
 
 /// Sales coaching from real calls: transcribe, score drills, show skill gaps.
 #[derive(Debug, Parser)]
@@ -35,6 +41,13 @@ pub enum Command {
     /// Checks, indexes and searches the scenario knowledge base.
     #[command(subcommand)]
     Kb(kb::Command),
+    /// Serves the HTTP API, the transcription workers and the web pages.
+    Serve(serve::Args),
+    /// Seeds a demo team with one user of each role, prints their tokens, then serves.
+    Demo(serve::Args),
+    /// Adds and lists users.
+    #[command(subcommand)]
+    User(user::Command),
     /// Draws today's drill, scores recorded answers and applies coach overrides.
     #[command(subcommand)]
     Drill(drill::Command),
@@ -44,6 +57,34 @@ pub enum Command {
     /// Shows a rep's checkpoint status.
     #[command(subcommand)]
     Checkpoint(checkpoint::Command),
+    /// Writes a team's skill heatmap as JSON, SVG, PNG or XLSX.
+    Heatmap(heatmap::Args),
+    /// Lists a rep's permissions with their evidence; applies the unlock rules first with --evaluate.
+    Permissions(permissions::Args),
+    /// Lists a team's training tasks; assigns tasks for weak heatmap cells with --create.
+    Training(training::Args),
+}
+
+impl Cli {
+    /// Returns the default log level: `debug` with `--verbose`, `info` for
+    /// the long-running service commands and `warn` for the others.
+    pub fn log_level(&self) -> tracing::Level {
+        if self.verbose {
+            tracing::Level::DEBUG
+        } else if self.command.is_service() {
+            tracing::Level::INFO
+        } else {
+            tracing::Level::WARN
+        }
+    }
+}
+
+impl Command {
+    /// Returns whether the command runs the service (`serve`, `demo`), which
+    /// logs its lifecycle by default.
+    pub fn is_service(&self) -> bool {
+        matches!(self, Command::Serve(_) | Command::Demo(_))
+    }
 }
 
 /// Runs the parsed command.
@@ -52,9 +93,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Transcribe(args) => transcribe::run(args),
         Command::Model(command) => model::run(command),
         Command::Kb(command) => kb::run(command),
+        Command::Serve(args) => serve::run(&args),
+        Command::Demo(args) => serve::run(&serve::Args { demo: true, ..args }),
+        Command::User(command) => user::run(command),
         Command::Drill(command) => drill::run(command),
         Command::Call(command) => call::run(command),
         Command::Checkpoint(command) => checkpoint::run(command),
+        Command::Heatmap(args) => heatmap::run(&args),
+        Command::Permissions(args) => permissions::run(&args),
+        Command::Training(args) => training::run(&args),
     }
 }
 

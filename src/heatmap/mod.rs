@@ -16,6 +16,7 @@ pub mod png;
 mod sample;
 pub mod svg;
 pub mod xlsx;
+pub mod team;
 
 pub use dimension::{DimensionSet, DimensionSpec};
 pub use sample::{

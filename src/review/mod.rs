@@ -15,6 +15,7 @@ pub mod emotion;
 pub mod html;
 mod lexicon;
 mod lines;
+pub mod observe;
 
 pub use lexicon::{lexical_score, sentiment_hits, SentimentHit};
 

@@ -65,6 +65,65 @@ impl fmt::Display for ConsentMethod {
     }
 }
 
+/// Channel of the rep in a stereo recording: 0 (left) or 1 (right).
+/// Mono recordings ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub struct RepChannel(u8);
+
+impl RepChannel {
+    /// The channel assumed when an upload names none: the right channel.
+    pub const DEFAULT: RepChannel = RepChannel(1);
+
+    /// Checks that `index` is 0 or 1.
+    pub fn new(index: u8) -> Result<RepChannel> {
+        if index > 1 {
+            return Err(Error::invalid(
+                "rep channel",
+                format!("{index}: expected 0 (left) or 1 (right) of a stereo recording"),
+            ));
+        }
+        Ok(RepChannel(index))
+    }
+
+    /// Parses `0` or `1`.
+    pub fn parse(text: &str) -> Result<RepChannel> {
+        let invalid = || {
+            Error::invalid(
+                "rep channel",
+                format!("{text:?}: expected 0 (left) or 1 (right) of a stereo recording"),
+            )
+        };
+        let index = text.trim().parse::<u8>().map_err(|_| invalid())?;
+        RepChannel::new(index).map_err(|_| invalid())
+    }
+
+    /// Returns the channel index, 0 or 1.
+    pub fn index(self) -> u8 {
+        self.0
+    }
+}
+
+impl Default for RepChannel {
+    fn default() -> RepChannel {
+        RepChannel::DEFAULT
+    }
+}
+
+impl TryFrom<u8> for RepChannel {
+    type Error = Error;
+
+    fn try_from(index: u8) -> Result<RepChannel> {
+        RepChannel::new(index)
+    }
+}
+
+impl From<RepChannel> for u8 {
+    fn from(channel: RepChannel) -> u8 {
+        channel.0
+    }
+}
+
 /// The record of a customer's consent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Consent {
@@ -108,6 +167,8 @@ pub struct Call {
     pub occurred_at: OffsetDateTime,
     /// The customer's consent.
     pub consent: Consent,
+    /// Channel of the rep when the recording is stereo.
+    pub rep_channel: RepChannel,
     /// Analysis result JSON; overrides never change it.
     pub analysis: Option<serde_json::Value>,
     /// Time the analysis was stored.
@@ -129,6 +190,7 @@ struct CallRow {
     consent_recorded_at: i64,
     consent_method: String,
     consent_note: String,
+    rep_channel: i64,
     analysis_json: Option<String>,
     analyzed_at: Option<i64>,
     created_at: i64,
@@ -151,6 +213,10 @@ impl CallRow {
                 method: parse_column("calls.consent_method", &self.consent_method)?,
                 note: self.consent_note,
             },
+            rep_channel: u8::try_from(self.rep_channel)
+                .ok()
+                .and_then(|index| RepChannel::new(index).ok())
+                .ok_or_else(|| Error::corrupt("calls.rep_channel", &self.rep_channel))?,
             analysis: parse_json("calls.analysis_json", self.analysis_json)?,
             analyzed_at: from_ms_opt(self.analyzed_at)?,
             scenario_scores,
@@ -160,24 +226,38 @@ impl CallRow {
 }
 
 const CALL_COLUMNS: &str = "id, rep_id, audio_sha256, language, occurred_at, \
-    consent_recorded_by, consent_recorded_at, consent_method, consent_note, analysis_json, \
-    analyzed_at, created_at";
+    consent_recorded_by, consent_recorded_at, consent_method, consent_note, rep_channel, \
+    analysis_json, analyzed_at, created_at";
 
 impl Store {
-    /// Stores a consented call.
+    /// Stores a consented call with the rep on [`RepChannel::DEFAULT`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::create_call_on_channel`].
+    pub async fn create_call(&self, new: &NewCall) -> Result<Call> {
+        self.create_call_on_channel(new, RepChannel::DEFAULT).await
+    }
+
+    /// Stores a consented call whose rep speaks on `rep_channel` when the
+    /// recording is stereo.
     ///
     /// # Errors
     ///
     /// [`Error::Invalid`] when the consent note is empty, the consent lies in
     /// the future, or the rep, recorder or audio does not exist.
-    pub async fn create_call(&self, new: &NewCall) -> Result<Call> {
+    pub async fn create_call_on_channel(
+        &self,
+        new: &NewCall,
+        rep_channel: RepChannel,
+    ) -> Result<Call> {
         let created_at = now();
         check_consent(&new.consent, created_at)?;
         let id = CallId::generate();
 
         sqlx::query(&format!(
             "INSERT INTO calls ({CALL_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, NULL, $11)"
         ))
         .bind(id.as_str())
         .bind(new.rep_id.as_str())
@@ -188,6 +268,7 @@ impl Store {
         .bind(to_ms(new.consent.recorded_at))
         .bind(new.consent.method.as_str())
         .bind(new.consent.note.trim())
+        .bind(i64::from(rep_channel.index()))
         .bind(to_ms(created_at))
         .execute(self.pool())
         .await

@@ -78,14 +78,72 @@ impl fmt::Display for JobStatus {
     }
 }
 
+/// The kind of record whose audio a job transcribes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    /// A drill attempt, scored after transcription.
+    Drill,
+    /// A real, consented call, analysed after transcription.
+    Call,
+    /// A plain transcription; the subject id is the uploader's user id.
+    Transcription,
+}
+
+impl SubjectKind {
+    /// Returns the stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Drill => "drill",
+            SubjectKind::Call => "call",
+            SubjectKind::Transcription => "transcription",
+        }
+    }
+}
+
+impl From<RecordKind> for SubjectKind {
+    fn from(kind: RecordKind) -> SubjectKind {
+        match kind {
+            RecordKind::Drill => SubjectKind::Drill,
+            RecordKind::Call => SubjectKind::Call,
+        }
+    }
+}
+
+impl FromStr for SubjectKind {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<SubjectKind> {
+        [
+            SubjectKind::Drill,
+            SubjectKind::Call,
+            SubjectKind::Transcription,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+        .ok_or_else(|| {
+            Error::invalid(
+                "job subject kind",
+                format!("{text:?}: expected drill, call or transcription"),
+            )
+        })
+    }
+}
+
+impl fmt::Display for SubjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A transcription to run.
 #[derive(Debug, Clone)]
 pub struct NewJob {
     /// The audio to transcribe.
     pub audio_sha256: AudioSha256,
     /// The record that receives the transcript.
-    pub subject_kind: RecordKind,
-    /// Id of that drill attempt or call.
+    pub subject_kind: SubjectKind,
+    /// Id of that drill attempt or call, or of the uploader of a transcription.
     pub subject_id: String,
     /// Spoken language, or `None` to detect it.
     pub language: Option<Language>,
@@ -101,8 +159,8 @@ pub struct Job {
     /// The audio to transcribe.
     pub audio_sha256: AudioSha256,
     /// The record that receives the transcript.
-    pub subject_kind: RecordKind,
-    /// Id of that drill attempt or call.
+    pub subject_kind: SubjectKind,
+    /// Id of that drill attempt or call, or of the uploader of a transcription.
     pub subject_id: String,
     /// Spoken language, or `None` to detect it.
     pub language: Option<Language>,

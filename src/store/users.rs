@@ -18,6 +18,10 @@ use super::{from_ms, from_ms_opt, now, to_ms, Error, Result, Store, TeamId, Toke
 const TOKEN_PREFIX: &str = "cc_";
 /// Random bytes in a bearer token.
 const TOKEN_BYTES: usize = 32;
+/// Minimum time between two writes of a token's `last_used_at`, in
+/// milliseconds, so that authenticated reads do not queue on SQLite's
+/// write lock.
+const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 
 /// Role of a user: reps drill, coaches review their team, managers read
 /// reports, admins manage everything.
@@ -95,6 +99,9 @@ pub struct User {
     pub display_name: String,
     /// Role of the user.
     pub role: Role,
+    /// Whether the user is a top seller, whose answers are the baseline of
+    /// heatmaps and monthly reviews; only reps can be.
+    pub top_seller: bool,
     /// Creation time.
     pub created_at: OffsetDateTime,
     /// Time the account was disabled; disabled users cannot authenticate.
@@ -154,6 +161,7 @@ struct UserRow {
     email: String,
     display_name: String,
     role: String,
+    top_seller: i64,
     created_at: i64,
     disabled_at: Option<i64>,
 }
@@ -171,13 +179,15 @@ impl TryFrom<UserRow> for User {
                 .role
                 .parse()
                 .map_err(|err| Error::corrupt("users.role", &err))?,
+            top_seller: row.top_seller != 0,
             created_at: from_ms(row.created_at)?,
             disabled_at: from_ms_opt(row.disabled_at)?,
         })
     }
 }
 
-const USER_COLUMNS: &str = "id, team_id, email, display_name, role, created_at, disabled_at";
+const USER_COLUMNS: &str =
+    "id, team_id, email, display_name, role, top_seller, created_at, disabled_at";
 
 impl Store {
     /// Creates a team with a unique name.
@@ -225,17 +235,34 @@ impl Store {
     /// malformed email, an empty name, a non-admin without a team or an
     /// unknown team.
     pub async fn create_user(&self, new: &NewUser) -> Result<User> {
-        let user = validate_new_user(new)?;
+        self.create_user_with_top_seller(new, false).await
+    }
+
+    /// Creates a user, marked as a top seller when `top_seller` is true.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::create_user`], and [`Error::Invalid`] for a top seller
+    /// whose role is not rep.
+    pub async fn create_user_with_top_seller(
+        &self,
+        new: &NewUser,
+        top_seller: bool,
+    ) -> Result<User> {
+        let mut user = validate_new_user(new)?;
+        check_top_seller(user.role, top_seller)?;
+        user.top_seller = top_seller;
 
         sqlx::query(
-            "INSERT INTO users (id, team_id, email, display_name, role, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO users (id, team_id, email, display_name, role, top_seller, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(user.id.as_str())
         .bind(user.team_id.as_ref().map(TeamId::as_str))
         .bind(&user.email)
         .bind(&user.display_name)
         .bind(user.role.as_str())
+        .bind(i64::from(top_seller))
         .bind(to_ms(user.created_at))
         .execute(self.pool())
         .await
@@ -276,6 +303,34 @@ impl Store {
             .bind(team.as_str())
             .fetch_all(self.pool())
             .await?;
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    /// Sets or clears the top-seller flag of a user and returns the user.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown user, [`Error::Invalid`] when
+    /// setting the flag on a user whose role is not rep.
+    pub async fn set_top_seller(&self, id: &UserId, top_seller: bool) -> Result<User> {
+        let user = self.user(id).await?;
+        check_top_seller(user.role, top_seller)?;
+
+        sqlx::query("UPDATE users SET top_seller = $1 WHERE id = $2")
+            .bind(i64::from(top_seller))
+            .bind(id.as_str())
+            .execute(self.pool())
+            .await?;
+        self.user(id).await
+    }
+
+    /// Returns the enabled top sellers of every team, ordered by display name.
+    pub async fn top_sellers(&self) -> Result<Vec<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE top_seller = 1 AND disabled_at IS NULL \
+             ORDER BY display_name, id"
+        );
+        let rows: Vec<UserRow> = sqlx::query_as(&sql).fetch_all(self.pool()).await?;
         rows.into_iter().map(User::try_from).collect()
     }
 
@@ -326,11 +381,13 @@ impl Store {
     /// Returns the enabled user that owns a valid, unexpired `token`.
     ///
     /// Returns `None` for an unknown, revoked or expired token and for a
-    /// disabled user. A match records the time of use.
+    /// disabled user. A match records the time of use when the stored time
+    /// is more than 60 s old, so most requests only read.
     pub async fn authenticate(&self, token: &str) -> Result<Option<User>> {
         let at = to_ms(now());
         let sql = format!(
-            "SELECT t.id AS token_id, {} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+            "SELECT t.id AS token_id, t.last_used_at AS token_last_used_at, {} \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL \
              AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.disabled_at IS NULL",
             USER_COLUMNS
@@ -349,13 +406,28 @@ impl Store {
         };
 
         let token_id: String = sqlx::Row::try_get(&row, "token_id")?;
+        let last_used_at: Option<i64> = sqlx::Row::try_get(&row, "token_last_used_at")?;
         let user = <UserRow as sqlx::FromRow<_>>::from_row(&row)?.try_into()?;
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(token_id)
-            .execute(self.pool())
-            .await?;
+        let stale_before = at - LAST_USED_RESOLUTION_MS;
+        if last_used_at.is_none_or(|used| used <= stale_before) {
+            self.touch_token(&token_id, at, stale_before).await?;
+        }
         Ok(Some(user))
+    }
+
+    /// Records a use of a token unless another request recorded one after
+    /// `stale_before` in the meantime.
+    async fn touch_token(&self, token_id: &str, at: i64, stale_before: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 \
+             WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)",
+        )
+        .bind(at)
+        .bind(token_id)
+        .bind(stale_before)
+        .execute(self.pool())
+        .await?;
+        Ok(())
     }
 
     /// Revokes a token; it stops authenticating at once.
@@ -375,6 +447,16 @@ impl Store {
         }
         Ok(())
     }
+}
+
+fn check_top_seller(role: Role, top_seller: bool) -> Result<()> {
+    if top_seller && role != Role::Rep {
+        return Err(Error::invalid(
+            "top seller",
+            format!("a {role} cannot be a top seller: only reps can"),
+        ));
+    }
+    Ok(())
 }
 
 fn validate_new_user(new: &NewUser) -> Result<User> {
@@ -407,6 +489,7 @@ fn validate_new_user(new: &NewUser) -> Result<User> {
         email,
         display_name,
         role: new.role,
+        top_seller: false,
         created_at: now(),
         disabled_at: None,
     })

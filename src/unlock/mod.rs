@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+pub mod apply;
 mod engine;
 mod rules;
 
