@@ -146,7 +146,8 @@ async function loadTeamRecords() {
     }
     const query = new URLSearchParams({ limit: String(TEAM_RECORDS_LIMIT) });
     const records = await getJson(`/teams/${encodeURIComponent(me.team_id)}/records?${query}`);
-    stateText.textContent = `Team ${me.team_name}: ${records.length} scored records, newest first.`;
+    const count = records.length === 1 ? "1 scored record" : `${records.length} scored records`;
+    stateText.textContent = `Team ${me.team_name}: ${count}, newest first.`;
     body.replaceChildren(...records.map(teamRecordRow));
   } catch (err) {
     stateText.textContent = `The team records could not be loaded: ${describe(err)}`;
