@@ -12,10 +12,9 @@ use utoipa::IntoParams;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use super::AppState;
-use crate::heatmap::{self, DimensionSet, Heatmap, HeatmapConfig, Rep, ScoreSample, Source};
-use crate::store::scores::SampleFilter;
+use crate::heatmap::{self, team, Heatmap};
 use crate::store::users::Role;
-use crate::store::{RecordKind, TeamId};
+use crate::store::TeamId;
 
 /// Maximum window of a heatmap, in days.
 pub const MAX_WINDOW_DAYS: u32 = 366;
@@ -77,59 +76,13 @@ pub async fn team_heatmap(
 }
 
 async fn build(state: &AppState, team_id: &TeamId, window_days: u32) -> ApiResult<Heatmap> {
-    let team = state.store.team(team_id).await?;
-    let members = state.store.team_members(team_id).await?;
-    let reps: Vec<Rep> = members
-        .iter()
-        .filter(|u| u.role == Role::Rep)
-        .map(|u| Rep {
-            id: u.id.to_string(),
-            name: u.display_name.clone(),
-            team: team.name.clone(),
-            top_seller: u.top_seller,
-        })
-        .collect();
+    let dimensions = &state.config.dimensions_file;
     let now = crate::store::now();
-    let filter = SampleFilter {
-        rep_id: None,
-        team_id: Some(team_id.clone()),
-        from: now - time::Duration::days(i64::from(window_days)),
-        to: now,
-    };
-    let samples: Vec<ScoreSample> = state
-        .store
-        .score_samples(&filter)
-        .await?
-        .into_iter()
-        .map(convert)
-        .collect();
-    let path = state.config.dimensions_file.clone();
-    tokio::task::spawn_blocking(move || {
-        let config = HeatmapConfig {
-            window_days,
-            dimensions: DimensionSet::load(&path)?,
-            ..HeatmapConfig::default()
-        };
-        heatmap::aggregate(&reps, &samples, now, &config)
-    })
-    .await?
-    .map_err(ApiError::internal)
-}
-
-fn convert(sample: crate::store::scores::ScoreSample) -> ScoreSample {
-    let (source, call_id, attempt_id) = match sample.source_kind {
-        RecordKind::Drill => (Source::Drill, None, Some(sample.source_id)),
-        RecordKind::Call => (Source::Call, Some(sample.source_id), None),
-    };
-    ScoreSample {
-        rep_id: sample.rep_id.to_string(),
-        scenario_id: sample.scenario_id,
-        dimensions: vec![sample.dimension],
-        source,
-        score: sample.score.value(),
-        at: sample.sampled_at,
-        call_id,
-        attempt_id,
+    match team::build_team_heatmap(&state.store, team_id, window_days, dimensions, now).await {
+        Ok(heatmap) => Ok(heatmap),
+        Err(team::Error::UnknownTeam(_)) => Err(ApiError::NotFound(format!("team {team_id} not found"))),
+        Err(team::Error::Store(err)) => Err(err.into()),
+        Err(err) => Err(ApiError::internal(err)),
     }
 }
 
