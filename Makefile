@@ -18,7 +18,7 @@ APT_PACKAGES := cmake libclang-dev espeak-ng sox libsox-fmt-all ffmpeg fonts-not
 BIN := target/debug/callcoach
 MODEL := models/ggml-tiny.en.bin
 
-.PHONY: all deps build release model model-base fixtures corpus test run lint bench clean
+.PHONY: all deps build release model model-base model-minilm fixtures corpus test run lint bench clean
 
 all: build
 
@@ -53,6 +53,10 @@ model: build
 model-base: build
 	$(BIN) model install base
 
+## Provisions the all-MiniLM-L6-v2 sentence encoder used for classification.
+model-minilm: build
+	$(BIN) model install minilm
+
 ## Generates the audio fixtures of the test suite.
 fixtures: deps
 	bash tests/fixtures/generate.sh
@@ -62,8 +66,9 @@ corpus: build
 	bash scripts/synth-snippets.sh
 	$(BIN) kb build --corpus corpus
 
-## Mandarin tests need the multilingual base model, so the suite provisions both.
-test: model model-base fixtures corpus
+## Mandarin tests need the multilingual base model and the classifier tests
+## the sentence encoder, so the suite provisions all three.
+test: model model-base model-minilm fixtures corpus
 	$(CARGO) test --lib --bins --tests -- --test-threads=2
 
 run: model corpus

@@ -8,9 +8,11 @@ use clap::{Subcommand, ValueEnum};
 
 use crate::knowledge::{
     append_proposed, check_corpus, propose_phrases, review_phrase, Classifier, Corpus,
-    KnowledgeIndex, PhraseReview, PhraseStatus, SearchRequest,
+    load_classifier, IngestOptions, KnowledgeIndex, PhraseReview, PhraseStatus, SearchRequest,
 };
 use crate::language::Language;
+
+mod ingest;
 
 /// Output format of a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -66,6 +68,41 @@ pub enum Command {
         /// Corpus directory.
         #[arg(long, default_value = "corpus")]
         corpus: PathBuf,
+        /// Scores with BM25 alone even when the embedding model is installed.
+        #[arg(long)]
+        no_embeddings: bool,
+    },
+    /// Transcribes top-seller calls and stores each answer to a customer
+    /// line as a new example of the matching scenario.
+    ///
+    /// In a two-channel call each party has a channel (--rep-channel); in a
+    /// mono call the turns are estimated from pauses. Each answer is
+    /// appended to the scenario file under the strategy whose key phrases
+    /// it covers best, with its clip times, and the call's audio is copied
+    /// to the corpus's audio/ingested/ directory.
+    Ingest {
+        /// Name of the top seller on the calls.
+        #[arg(long)]
+        seller: String,
+        /// Call recordings (WAV, FLAC, MP3, Ogg Vorbis or M4A).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Whisper model [default: CALLCOACH_MODEL, then models/ggml-tiny.en.bin]
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Channel of the rep in two-channel calls (0 left, 1 right); the
+        /// customer is on the other channel.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=1))]
+        rep_channel: u8,
+        /// Appends the proposed key phrases to the scenario files with status proposed.
+        #[arg(long)]
+        write_phrases: bool,
+        /// Corpus directory.
+        #[arg(long, default_value = "corpus")]
+        corpus: PathBuf,
+        /// Data directory; the index goes into its `index/` folder.
+        #[arg(long, env = "CALLCOACH_DATA_DIR", default_value = "data")]
+        data: PathBuf,
     },
     /// Lists a scenario's key phrases; proposes and reviews new ones.
     Phrases {
@@ -129,7 +166,22 @@ pub(crate) fn run(command: Command) -> anyhow::Result<()> {
             text,
             format,
             corpus,
-        } => classify(&text, format, &corpus),
+            no_embeddings,
+        } => classify(&text, format, &corpus, !no_embeddings),
+        Command::Ingest {
+            seller,
+            files,
+            model,
+            rep_channel,
+            write_phrases,
+            corpus,
+            data,
+        } => {
+            let mut options = IngestOptions::new(&seller, &corpus, &data.join("index"));
+            options.rep_channel = usize::from(rep_channel);
+            options.write_proposals = write_phrases;
+            ingest::run(options, &files, model.as_deref())
+        }
         Command::Phrases {
             scenario,
             propose,
@@ -237,9 +289,14 @@ fn search(request: &SearchRequest, format: Format, data: &Path) -> anyhow::Resul
     Ok(())
 }
 
-fn classify(text: &str, format: Format, corpus_dir: &Path) -> anyhow::Result<()> {
+fn classify(text: &str, format: Format, corpus_dir: &Path, embeddings: bool) -> anyhow::Result<()> {
     let corpus = load(corpus_dir)?;
-    let matches = Classifier::new(&corpus).classify(text);
+    let (classifier, combined) = if embeddings {
+        load_classifier(&corpus, None)
+    } else {
+        (Classifier::new(&corpus), false)
+    };
+    let matches = classifier.classify(text);
     if format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&matches)?);
         return Ok(());
@@ -253,6 +310,8 @@ fn classify(text: &str, format: Format, corpus_dir: &Path) -> anyhow::Result<()>
     if matches.is_empty() {
         println!("none: the line matches no scenario");
     }
+    let scorers = if combined { "bm25 + embedding" } else { "bm25" };
+    println!("scored with {scorers}");
     Ok(())
 }
 

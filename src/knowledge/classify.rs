@@ -34,6 +34,13 @@ pub trait ScenarioScorer: Send + Sync {
     /// Returns one score in 0 to 1 per scenario, in the order of
     /// [`Classifier::scenario_ids`].
     fn score(&self, utterance: &str, lang: Language) -> Vec<f32>;
+
+    /// Checks whether this scorer scores utterances in `lang`. A scorer that
+    /// does not cover a language is left out of that language's weighted
+    /// mean, so its weight does not dilute the other scores.
+    fn covers(&self, _lang: Language) -> bool {
+        true
+    }
 }
 
 /// A scenario that matches an utterance.
@@ -108,12 +115,16 @@ impl Classifier {
     /// Returns every scenario with its score, best first, ties by id.
     pub fn rank(&self, utterance: &str) -> Vec<ScenarioMatch> {
         let lang = Language::detect(utterance);
-        let scored: Vec<(String, Vec<f32>)> = self
+        let scorers: Vec<&(Box<dyn ScenarioScorer>, f32)> = self
             .scorers
+            .iter()
+            .filter(|(s, _)| s.covers(lang))
+            .collect();
+        let scored: Vec<(String, Vec<f32>)> = scorers
             .iter()
             .map(|(s, _)| (s.name().to_string(), s.score(utterance, lang)))
             .collect();
-        let total_weight: f32 = self.scorers.iter().map(|(_, w)| w).sum();
+        let total_weight: f32 = scorers.iter().map(|(_, w)| w).sum();
         let mut ranked: Vec<ScenarioMatch> = (0..self.ids.len())
             .map(|i| {
                 let components: Vec<(String, f32)> = scored
@@ -122,7 +133,7 @@ impl Classifier {
                     .collect();
                 let weighted: f32 = components
                     .iter()
-                    .zip(&self.scorers)
+                    .zip(&scorers)
                     .map(|((_, s), (_, w))| s * w)
                     .sum();
                 ScenarioMatch {

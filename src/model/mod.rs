@@ -11,6 +11,7 @@
 mod atomic;
 pub mod convert;
 pub mod ct2;
+pub mod embedding;
 mod error;
 pub mod ggml;
 pub mod install;
@@ -21,7 +22,8 @@ pub mod quantize;
 pub mod vocab;
 
 pub use convert::{convert, ConvertSummary};
+pub use embedding::{install_embedding, EmbeddingOutcome};
 pub use error::{Error, Result};
 pub use install::{install, InstallOptions, InstallOutcome};
-pub use manifest::{Manifest, ModelEntry};
+pub use manifest::{EmbeddingEntry, Manifest, ModelEntry};
 pub use quantize::WeightType;
