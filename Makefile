@@ -69,7 +69,7 @@ corpus: build
 ## Mandarin tests need the multilingual base model and the classifier tests
 ## the sentence encoder, so the suite provisions all three.
 test: model model-base model-minilm fixtures corpus
-	$(CARGO) test --lib --bins --tests -- --test-threads=2
+	$(CARGO) test --no-fail-fast --lib --bins --tests -- --test-threads=2
 
 run: model corpus
 	$(BIN) demo

@@ -197,3 +197,28 @@ fn weak_cell_of(task: &training::TrainingTask) -> WeakCell {
         reasons: task.reasons.clone(),
     }
 }
+
+/// Closes the rep's open tasks whose scenario now has at least
+/// `drills_required` scored drill attempts since the task was assigned, and
+/// returns the closed tasks. Tasks without a scenario close only by hand.
+pub async fn close_completed_tasks(
+    store: &Store,
+    rep: &UserId,
+    drills_required: u32,
+    now: OffsetDateTime,
+) -> Result<Vec<TrainingTask>> {
+    let open = store.training_tasks(rep, Some(TaskStatus::Open)).await?;
+    let mut closed = Vec::new();
+    for task in open {
+        let Some(scenario) = task.scenario_id.as_deref() else { continue };
+        let attempts = store.rep_drill_attempts(rep, task.assigned_at, now).await?;
+        let scored = attempts
+            .iter()
+            .filter(|a| a.scenario_id == scenario && a.overall_score.is_some())
+            .count();
+        if scored >= drills_required as usize {
+            closed.push(store.close_training_task(&task.id, TaskStatus::Done).await?);
+        }
+    }
+    Ok(closed)
+}

@@ -365,6 +365,7 @@ async fn score_drill(
         .context("store the drill result")?;
     tracing::info!(overall = overall.value(), "drill attempt scored");
     reevaluate_permissions(&context.store, context.rules.as_deref(), &attempt.rep_id).await;
+    close_completed_training(&context.store, &attempt.rep_id).await;
     Ok(serde_json::json!({ "transcript": transcript, "drill_attempt_id": id }))
 }
 
@@ -439,5 +440,19 @@ pub async fn reevaluate_permissions(store: &Store, rules: Option<&RuleSet>, rep:
             tracing::debug!(rep = %rep, changes = evaluation.changes.len(), "unlock rules evaluated");
         }
         Err(err) => tracing::warn!(rep = %rep, error = %err, "unlock rules could not be evaluated"),
+    }
+}
+
+/// Closes training tasks that the new attempt completed; a failure is
+/// logged because the scored attempt is already stored.
+async fn close_completed_training(store: &Store, rep: &UserId) {
+    let required = crate::training::TrainingConfig::default().drills_required;
+    match crate::training_store::close_completed_tasks(store, rep, required, store::now()).await {
+        Ok(closed) => {
+            for task in closed {
+                tracing::info!(rep = %rep, task = %task.id, "training task completed");
+            }
+        }
+        Err(err) => tracing::warn!(rep = %rep, error = %err, "training tasks could not be updated"),
     }
 }

@@ -107,7 +107,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Joins an error chain into one line for stderr.
 pub fn one_line(err: &anyhow::Error) -> String {
-    err.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain().map(|e| e.to_string()) {
+        // Error types that print their source would otherwise repeat it.
+        if parts.last().is_some_and(|previous| previous.ends_with(&cause)) {
+            continue;
+        }
+        parts.push(cause);
+    }
+    parts.join(": ")
 }
 
 /// Returns the repository's `models/` directory, or `CALLCOACH_MODELS_DIR`.

@@ -35,7 +35,7 @@ pub enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
     },
-    /// Lists users: id, role, name, email, team, state and top-seller flag.
+    /// Lists users: id, role, name, email, team name and id, state and top-seller flag.
     List {
         /// Data directory [default: data]
         #[arg(long)]
@@ -140,7 +140,7 @@ async fn list(store: &Store) -> anyhow::Result<()> {
     for (id,) in rows {
         let user = store.user(&UserId::parse(&id)?).await?;
         let team = match &user.team_id {
-            Some(team) => store.team(team).await?.name,
+            Some(team) => format!("{} ({team})", store.team(team).await?.name),
             None => "-".to_string(),
         };
         print_user(&user, &team);

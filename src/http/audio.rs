@@ -68,6 +68,7 @@ impl FromRequestParts<AppState> for AudioCaller {
 
 /// Query parameters of a scenario snippet.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SnippetQuery {
     /// Strategy whose recording to play; default the first one recorded
     /// in `lang`.

@@ -30,6 +30,7 @@ use crate::worker::JobSubject;
 
 /// Query parameters of a call upload; multipart fields of the same names work too.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallQuery {
     /// Consent method: `verbal_on_recording`, `written` or `electronic`.
     pub consent_method: Option<String>,
@@ -144,6 +145,7 @@ pub async fn create_call(
     )?;
     let occurred_at = parse_time("occurred_at", field(&query.occurred_at, "occurred_at"))?;
     let language = parse_language(field(&query.language, "language").as_deref())?;
+    super::jobs::check_model_language(&state, language)?;
     let rep_channel = match field(&query.rep_channel, "rep_channel") {
         Some(text) => RepChannel::parse(&text)?,
         None => RepChannel::DEFAULT,

@@ -27,6 +27,7 @@ use crate::worker::JobSubject;
 
 /// Query parameters of a drill upload; multipart fields of the same names work too.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AttemptQuery {
     /// Scenario the answer responds to.
     pub scenario_id: Option<String>,
@@ -98,6 +99,7 @@ pub fn router() -> Router<AppState> {
 
 /// Query parameters of today's drill.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TodayQuery {
     /// Language of the prompt and the expected answer, `en` (default) or `zh`.
     pub language: Option<String>,
@@ -161,6 +163,7 @@ pub async fn create_attempt(
     }
     let language = parse_language(query.language.as_deref().or(upload.field("language")))?
         .unwrap_or(Language::En);
+    super::jobs::check_model_language(&state, Some(language))?;
 
     let stored = store_upload(&state, &upload).await?;
     let new = NewDrillAttempt {

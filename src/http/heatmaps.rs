@@ -23,6 +23,7 @@ const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadshe
 
 /// Query parameters of a heatmap.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HeatmapQuery {
     /// `json` (default), `svg`, `png` or `xlsx`.
     pub format: Option<String>,

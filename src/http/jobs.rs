@@ -34,6 +34,7 @@ const WAIT_POLL: Duration = Duration::from_millis(250);
 
 /// Query parameters of an upload.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// Spoken language (`en` or `zh`); detected when absent.
     pub language: Option<String>,
@@ -43,6 +44,7 @@ pub struct UploadQuery {
 
 /// Query parameters of a status request.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WaitQuery {
     /// Milliseconds to wait for the job to finish before responding.
     pub wait_ms: Option<u64>,
@@ -78,6 +80,7 @@ pub async fn create_transcription(
 ) -> ApiResult<Response> {
     let wait = wait_duration(&state, query.wait_ms)?;
     let language = parse_language(query.language.as_deref().or(upload.field("language")))?;
+    check_model_language(&state, language)?;
     let stored = store_upload(&state, &upload).await?;
     let subject = JobSubject::Standalone(caller.id().clone());
     let job = enqueue(&state, &subject, &stored, language).await?;
@@ -128,6 +131,20 @@ async fn job_owner(state: &AppState, job: &Job) -> ApiResult<User> {
         JobSubject::Call(call) => state.store.call(&call).await?.rep_id,
     };
     Ok(state.store.user(&owner).await?)
+}
+
+/// Rejects with 422 a language that the loaded model cannot transcribe, so
+/// the job does not fail on every retry after a 202.
+pub(crate) fn check_model_language(state: &AppState, language: Option<Language>) -> ApiResult<()> {
+    let english_only = state.engine.as_ref().is_some_and(|engine| !engine.is_multilingual());
+    if english_only && language == Some(Language::Zh) {
+        return Err(ApiError::invalid(
+            "language \"zh\": the service runs an English-only Whisper model; \
+             start it with the multilingual model (`callcoach model install base`, \
+             then CALLCOACH_MODEL=models/ggml-base.bin)",
+        ));
+    }
+    Ok(())
 }
 
 /// Parses an optional language code, rejecting unknown codes with 422.

@@ -87,6 +87,7 @@ impl From<Override> for OverrideView {
 
 /// Query parameters of a history request.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TargetQuery {
     /// `drill` or `call`.
     pub target_kind: String,

@@ -37,6 +37,7 @@ const CALL_SQL: &str = "SELECT c.id, c.rep_id, u.display_name, \
 
 /// Query parameters of the record list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecordsQuery {
     /// `drill` or `call`, both when absent.
     pub kind: Option<String>,

@@ -21,6 +21,7 @@ use crate::store::users::User;
 
 /// Query parameters of a monthly review.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReviewQuery {
     /// Month in UTC, `YYYY-MM` such as `2025-03`.
     pub month: Option<String>,

@@ -51,6 +51,7 @@ impl From<&Scenario> for ScenarioSummary {
 
 /// Query parameters of a search.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// Query text in English or Mandarin.
     pub q: Option<String>,

@@ -77,6 +77,7 @@ pub struct CloseTask {
 
 /// Query parameters of a task list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     /// Only tasks in this state: `open`, `done` or `cancelled`.
     pub status: Option<String>,

@@ -42,9 +42,8 @@ pub struct LiveTranscriber {
 
 impl LiveTranscriber {
     /// Starts the worker thread that decodes chunks with `engine`.
-    pub fn start(engine: Engine, mut settings: Settings) -> Result<LiveTranscriber> {
+    pub fn start(engine: Engine, settings: Settings) -> Result<LiveTranscriber> {
         settings.validate()?;
-        settings.fit_audio_context = true;
         let (sender, receiver) = mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("live-transcriber".into())

@@ -101,8 +101,11 @@ pub struct Settings {
     /// Segments whose no-speech probability exceeds this are dropped (0 to 1).
     pub no_speech_threshold: f32,
     /// Shrinks Whisper's 30 s encoder window to the chunk length (with a
-    /// floor), which makes short chunks several times faster to encode at a
-    /// small cost in accuracy. [`LiveTranscriber`] turns it on.
+    /// floor), which makes short chunks faster to encode.
+    ///
+    /// NOTE: off by default because tiny.en misheard "total cost of
+    /// ownership" as "total cost and ownership" with it on; its speed gain
+    /// on drill answers has not been measured yet.
     pub fit_audio_context: bool,
 }
 
