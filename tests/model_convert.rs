@@ -47,8 +47,8 @@ fn words(text: &str) -> Vec<String> {
 }
 
 /// Returns 16 kHz speech and its reference text: the JFK clip from the
-/// corpus candidates, or an espeak-ng sentence when they are absent.
-fn speech_clip(dir: &Path) -> Option<(Vec<f32>, String)> {
+/// corpus candidates, or a generated espeak-ng fixture when they are absent.
+fn speech_clip(_dir: &Path) -> Option<(Vec<f32>, String)> {
     let corpus = std::env::var("CALLCOACH_CORPUS_CANDIDATES")
         .unwrap_or_else(|_| "../shared/corpus-candidates".into());
     let jfk = repo_path(&corpus).join("en/en_jfk_16k_mono.wav");
@@ -57,17 +57,16 @@ fn speech_clip(dir: &Path) -> Option<(Vec<f32>, String)> {
         return Some((audio.mono(), JFK_REFERENCE.to_owned()));
     }
 
-    let sentence = "The quick brown fox jumps over the lazy dog.";
-    let wav = dir.join("espeak.wav");
-    let status = std::process::Command::new("espeak-ng")
-        .args(["-s", "140", "-w"])
-        .arg(&wav)
-        .arg(sentence)
-        .status();
+    eprintln!("reference recordings not found under {corpus}; using the generated fixture");
+    let generator = repo_path("tests/fixtures/generate.sh");
+    let status = std::process::Command::new("bash").arg(generator).status();
     if !status.is_ok_and(|s| s.success()) {
         return None;
     }
-    let audio = decode_file(&wav, &DecodeLimits::default()).expect("espeak-ng output decodes");
+    // Two espeak-ng sentences with a 1200 ms pause (tests/fixtures/generate.sh).
+    let wav = repo_path("tests/fixtures/generated/vad_gap1200_en.wav");
+    let sentence = "Thanks for calling. How can I help you today? I would like to compare the price of the two plans.";
+    let audio = decode_file(&wav, &DecodeLimits::default()).expect("generated fixture decodes");
     Some((audio.mono(), sentence.to_owned()))
 }
 
@@ -89,7 +88,7 @@ fn assert_transcribes(model: &Path, dir: &Path) {
     // The reference recording must come out word for word; synthetic speech
     // is harder for tiny.en, so it only has to stay under a word error rate.
     let wer = callcoach::transcribe::accuracy::word_error_rate(&reference, &transcript.text);
-    let limit = if reference.starts_with("And so my fellow Americans") { 0.0 } else { 0.4 };
+    let limit = if reference.starts_with("And so my fellow Americans") { 0.0 } else { 0.25 };
     assert!(wer <= limit, "WER {wer:.3} over {limit}: transcript {:?}, words {:?}", transcript.text, words(&transcript.text));
 }
 
