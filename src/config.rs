@@ -313,7 +313,8 @@ impl Config {
                 self.dimensions_file = path(value).ok_or(invalid("dimensions_file", "a path"))?;
             }
             "unlock_rules_file" => {
-                self.unlock_rules_file = path(value).ok_or(invalid("unlock_rules_file", "a path"))?;
+                self.unlock_rules_file =
+                    path(value).ok_or(invalid("unlock_rules_file", "a path"))?;
             }
             "checkpoints_file" => {
                 self.checkpoints_file = path(value).ok_or(invalid("checkpoints_file", "a path"))?;

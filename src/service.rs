@@ -15,11 +15,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::heatmap::DimensionSet;
 use crate::http::{self, AppState, KnowledgeIndexHandle};
 use crate::knowledge::{Classifier, Corpus, KnowledgeIndex};
 use crate::store::{Store, StoreConfig};
 use crate::transcribe::{locate_model, Engine};
-use crate::heatmap::DimensionSet;
 use crate::unlock::RuleSet;
 use crate::worker::{QueueSignals, WorkerContext, WorkerPool};
 

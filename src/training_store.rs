@@ -210,14 +210,20 @@ pub async fn close_completed_tasks(
     let open = store.training_tasks(rep, Some(TaskStatus::Open)).await?;
     let mut closed = Vec::new();
     for task in open {
-        let Some(scenario) = task.scenario_id.as_deref() else { continue };
+        let Some(scenario) = task.scenario_id.as_deref() else {
+            continue;
+        };
         let attempts = store.rep_drill_attempts(rep, task.assigned_at, now).await?;
         let scored = attempts
             .iter()
             .filter(|a| a.scenario_id == scenario && a.overall_score.is_some())
             .count();
         if scored >= drills_required as usize {
-            closed.push(store.close_training_task(&task.id, TaskStatus::Done).await?);
+            closed.push(
+                store
+                    .close_training_task(&task.id, TaskStatus::Done)
+                    .await?,
+            );
         }
     }
     Ok(closed)

@@ -198,8 +198,16 @@ fn synthesized_stereo_call_scores_answer() {
         "transcript {:?}",
         score.transcript.text
     );
-    assert!(analysis.summary.talk_ratio > 0.3, "talk ratio {}", analysis.summary.talk_ratio);
-    assert!(analysis.summary.talk_ratio < 0.8, "talk ratio {}", analysis.summary.talk_ratio);
+    assert!(
+        analysis.summary.talk_ratio > 0.3,
+        "talk ratio {}",
+        analysis.summary.talk_ratio
+    );
+    assert!(
+        analysis.summary.talk_ratio < 0.8,
+        "talk ratio {}",
+        analysis.summary.talk_ratio
+    );
     assert_eq!(analysis.summary.key_moments.len(), 2);
     assert_eq!(analysis.summary.scenario_scores.len(), 1);
 }

@@ -11,7 +11,11 @@ use callcoach::store::{now, Score, Store, StoreConfig};
 use callcoach::training_store::close_completed_tasks;
 
 async fn open_store(data_dir: &Path) -> Store {
-    let config = StoreConfig { data_dir: data_dir.to_path_buf(), database_url: None, max_connections: None };
+    let config = StoreConfig {
+        data_dir: data_dir.to_path_buf(),
+        database_url: None,
+        max_connections: None,
+    };
     Store::open(&config).await.expect("open SQLite store")
 }
 
@@ -39,7 +43,10 @@ async fn score_drill(store: &Store, rep: &User, scenario: &str) {
         .expect("create attempt");
     let result = serde_json::json!({"overall": 70.0});
     let score = Score::new(70.0).expect("score in range");
-    store.record_drill_result(&attempt.id, &result, score, &[]).await.expect("store result");
+    store
+        .record_drill_result(&attempt.id, &result, score, &[])
+        .await
+        .expect("store result");
 }
 
 #[tokio::test]
@@ -62,9 +69,13 @@ async fn task_closes_after_required_drills() {
     score_drill(&store, &rep, "price_too_expensive").await;
     score_drill(&store, &rep, "budget_not_approved").await;
     score_drill(&store, &rep, "price_too_expensive").await;
-    let after_two = close_completed_tasks(&store, &rep.id, 3, now()).await.expect("check tasks");
+    let after_two = close_completed_tasks(&store, &rep.id, 3, now())
+        .await
+        .expect("check tasks");
     score_drill(&store, &rep, "price_too_expensive").await;
-    let after_three = close_completed_tasks(&store, &rep.id, 3, now()).await.expect("check tasks");
+    let after_three = close_completed_tasks(&store, &rep.id, 3, now())
+        .await
+        .expect("check tasks");
 
     assert!(after_two.is_empty(), "closed after two matching drills");
     assert_eq!(after_three.len(), 1);

@@ -220,7 +220,10 @@ fn noise_floor(energy_db: &Array1<f32>, config: &VadConfig) -> Array1<f32> {
             queue.pop_front();
         }
         let minimum = queue.front().map_or(SILENCE_DBFS, |&j| energy_db[j]);
-        floor[index] = minimum.clamp(config.min_floor_dbfs, config.max_floor_dbfs.max(config.min_floor_dbfs));
+        floor[index] = minimum.clamp(
+            config.min_floor_dbfs,
+            config.max_floor_dbfs.max(config.min_floor_dbfs),
+        );
     }
     floor
 }

@@ -7,8 +7,8 @@ use anyhow::{bail, Context};
 use clap::{Subcommand, ValueEnum};
 
 use crate::knowledge::{
-    append_proposed, check_corpus, propose_phrases, review_phrase, Classifier, Corpus,
-    load_classifier, IngestOptions, KnowledgeIndex, PhraseReview, PhraseStatus, SearchRequest,
+    append_proposed, check_corpus, load_classifier, propose_phrases, review_phrase, Classifier,
+    Corpus, IngestOptions, KnowledgeIndex, PhraseReview, PhraseStatus, SearchRequest,
 };
 use crate::language::Language;
 

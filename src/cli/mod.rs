@@ -7,10 +7,10 @@ use clap::{Parser, Subcommand};
 
 mod call;
 mod checkpoint;
+mod demo;
 mod drill;
 mod heatmap;
 mod kb;
-mod demo;
 mod model;
 mod permissions;
 mod serve;
@@ -110,7 +110,10 @@ pub fn one_line(err: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in err.chain().map(|e| e.to_string()) {
         // Error types that print their source would otherwise repeat it.
-        if parts.last().is_some_and(|previous| previous.ends_with(&cause)) {
+        if parts
+            .last()
+            .is_some_and(|previous| previous.ends_with(&cause))
+        {
             continue;
         }
         parts.push(cause);
@@ -120,5 +123,7 @@ pub fn one_line(err: &anyhow::Error) -> String {
 
 /// Returns the repository's `models/` directory, or `CALLCOACH_MODELS_DIR`.
 pub(crate) fn models_dir() -> PathBuf {
-    std::env::var_os("CALLCOACH_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("models"))
+    std::env::var_os("CALLCOACH_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("models"))
 }

@@ -64,23 +64,36 @@ impl std::str::FromStr for ChannelChoice {
         if s == "mono" {
             return Ok(ChannelChoice::Mono);
         }
-        s.parse().map(ChannelChoice::Index).map_err(|_| format!("invalid channel {s:?}: expected `mono` or a channel index such as 0 or 1"))
+        s.parse().map(ChannelChoice::Index).map_err(|_| {
+            format!("invalid channel {s:?}: expected `mono` or a channel index such as 0 or 1")
+        })
     }
 }
 
 /// Runs the subcommand.
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let limits = DecodeLimits { max_duration_ms: args.max_duration_s.saturating_mul(1000), ..DecodeLimits::default() };
-    let recording = audio::decode_file(&args.file, &limits).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let limits = DecodeLimits {
+        max_duration_ms: args.max_duration_s.saturating_mul(1000),
+        ..DecodeLimits::default()
+    };
+    let recording = audio::decode_file(&args.file, &limits)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
     let samples = select_channel(&recording, args.channel)?;
     let model = transcribe::locate_model(args.model.as_deref())?;
     let engine = Engine::load(&model)?;
-    let mut settings = Settings { language: args.language, beam_size: args.beam_size, initial_prompt: args.prompt, ..Settings::default() };
+    let mut settings = Settings {
+        language: args.language,
+        beam_size: args.beam_size,
+        initial_prompt: args.prompt,
+        ..Settings::default()
+    };
     if let Some(threads) = args.threads {
         settings.threads = threads;
     }
 
-    let transcript = engine.transcribe(&samples, &settings).with_context(|| format!("transcription of {} failed", args.file.display()))?;
+    let transcript = engine
+        .transcribe(&samples, &settings)
+        .with_context(|| format!("transcription of {} failed", args.file.display()))?;
 
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&transcript)?),
@@ -104,13 +117,19 @@ fn print_text(transcript: &Transcript) {
         return;
     }
     for segment in &transcript.segments {
-        println!("[{} --> {}] {}", clock(segment.start_ms), clock(segment.end_ms), segment.text);
+        println!(
+            "[{} --> {}] {}",
+            clock(segment.start_ms),
+            clock(segment.end_ms),
+            segment.text
+        );
     }
 }
 
 /// Formats milliseconds as `mm:ss.mmm`, or `h:mm:ss.mmm` past an hour.
 fn clock(ms: u64) -> String {
-    let (hours, minutes, seconds, millis) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+    let (hours, minutes, seconds, millis) =
+        (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
     if hours > 0 {
         format!("{hours}:{minutes:02}:{seconds:02}.{millis:03}")
     } else {

@@ -15,8 +15,8 @@ mod dimension;
 pub mod png;
 mod sample;
 pub mod svg;
-pub mod xlsx;
 pub mod team;
+pub mod xlsx;
 
 pub use dimension::{DimensionSet, DimensionSpec};
 pub use sample::{

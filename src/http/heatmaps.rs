@@ -81,7 +81,9 @@ async fn build(state: &AppState, team_id: &TeamId, window_days: u32) -> ApiResul
     let now = crate::store::now();
     match team::build_team_heatmap(&state.store, team_id, window_days, dimensions, now).await {
         Ok(heatmap) => Ok(heatmap),
-        Err(team::Error::UnknownTeam(_)) => Err(ApiError::NotFound(format!("team {team_id} not found"))),
+        Err(team::Error::UnknownTeam(_)) => {
+            Err(ApiError::NotFound(format!("team {team_id} not found")))
+        }
         Err(team::Error::Store(err)) => Err(err.into()),
         Err(err) => Err(ApiError::internal(err)),
     }

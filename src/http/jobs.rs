@@ -136,7 +136,10 @@ async fn job_owner(state: &AppState, job: &Job) -> ApiResult<User> {
 /// Rejects with 422 a language that the loaded model cannot transcribe, so
 /// the job does not fail on every retry after a 202.
 pub(crate) fn check_model_language(state: &AppState, language: Option<Language>) -> ApiResult<()> {
-    let english_only = state.engine.as_ref().is_some_and(|engine| !engine.is_multilingual());
+    let english_only = state
+        .engine
+        .as_ref()
+        .is_some_and(|engine| !engine.is_multilingual());
     if english_only && language == Some(Language::Zh) {
         return Err(ApiError::invalid(
             "language \"zh\": the service runs an English-only Whisper model; \

@@ -48,17 +48,29 @@ fn normalise(text: &str) -> String {
     let simplified = zhconv::zhconv(text, zhconv::Variant::ZhHans);
     simplified
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '\'' { c } else { ' ' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '\'' {
+                c
+            } else {
+                ' '
+            }
+        })
         .flat_map(char::to_lowercase)
         .collect()
 }
 
 fn words(text: &str) -> Vec<String> {
-    normalise(text).split_whitespace().map(str::to_string).collect()
+    normalise(text)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }
 
 fn characters(text: &str) -> Vec<char> {
-    normalise(text).chars().filter(|c| !c.is_whitespace()).collect()
+    normalise(text)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
 }
 
 #[cfg(test)]

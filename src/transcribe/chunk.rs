@@ -24,7 +24,10 @@ pub(super) fn plan_chunks(regions: &[SpeechRegion], duration_ms: u64) -> Vec<Chu
         let end = (region.end_ms + PADDING_MS).min(duration_ms);
         match chunks.last_mut() {
             Some(last) if end - last.start_ms <= MAX_CHUNK_MS => last.end_ms = end,
-            _ => chunks.push(Chunk { start_ms: start.max(chunks.last().map_or(0, |c| c.end_ms)), end_ms: end }),
+            _ => chunks.push(Chunk {
+                start_ms: start.max(chunks.last().map_or(0, |c| c.end_ms)),
+                end_ms: end,
+            }),
         }
     }
     chunks.retain(|c| c.end_ms > c.start_ms);
@@ -72,7 +75,10 @@ fn count_repeats(words: &[&str], period: usize) -> usize {
     let same = |a: &str, b: &str| normalise(a) == normalise(b);
     let mut repeats = 1;
     while words.len() >= (repeats + 1) * period
-        && words[repeats * period..(repeats + 1) * period].iter().zip(unit).all(|(a, b)| same(a, b))
+        && words[repeats * period..(repeats + 1) * period]
+            .iter()
+            .zip(unit)
+            .all(|(a, b)| same(a, b))
     {
         repeats += 1;
     }
@@ -80,7 +86,10 @@ fn count_repeats(words: &[&str], period: usize) -> usize {
 }
 
 fn normalise(word: &str) -> String {
-    word.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    word.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 #[cfg(test)]
@@ -95,12 +104,20 @@ mod tests {
     fn short_speech_is_one_padded_chunk() {
         let chunks = plan_chunks(&[region(1000, 3000), region(4000, 6000)], 10_000);
 
-        assert_eq!(chunks, vec![Chunk { start_ms: 700, end_ms: 6300 }]);
+        assert_eq!(
+            chunks,
+            vec![Chunk {
+                start_ms: 700,
+                end_ms: 6300
+            }]
+        );
     }
 
     #[test]
     fn long_speech_is_cut_in_pauses() {
-        let regions: Vec<_> = (0..10).map(|i| region(i * 10_000, i * 10_000 + 8_000)).collect();
+        let regions: Vec<_> = (0..10)
+            .map(|i| region(i * 10_000, i * 10_000 + 8_000))
+            .collect();
 
         let chunks = plan_chunks(&regions, 100_000);
 
@@ -127,7 +144,9 @@ mod tests {
 
     #[test]
     fn ordinary_text_is_kept() {
-        let words = ["ask", "not", "what", "your", "country", "can", "do", "for", "you"];
+        let words = [
+            "ask", "not", "what", "your", "country", "can", "do", "for", "you",
+        ];
 
         assert_eq!(words_before_loop(&words), words.len());
     }

@@ -32,7 +32,10 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("path", &self.path).field("multilingual", &self.multilingual).finish()
+        f.debug_struct("Engine")
+            .field("path", &self.path)
+            .field("multilingual", &self.multilingual)
+            .finish()
     }
 }
 
@@ -40,19 +43,31 @@ impl Engine {
     /// Loads a whisper.cpp ggml model file.
     #[instrument(skip_all, fields(model = %model_path.display()))]
     pub fn load(model_path: &Path) -> Result<Engine> {
-        let load_error = |reason: String| Error::ModelLoad { path: model_path.to_path_buf(), reason };
+        let load_error = |reason: String| Error::ModelLoad {
+            path: model_path.to_path_buf(),
+            reason,
+        };
         if !model_path.is_file() {
             return Err(load_error("file not found".into()));
         }
 
         route_whisper_logs();
         let started = Instant::now();
-        let context = WhisperContext::new_with_params(model_path, WhisperContextParameters::default())
-            .map_err(|e| load_error(e.to_string()))?;
+        let context =
+            WhisperContext::new_with_params(model_path, WhisperContextParameters::default())
+                .map_err(|e| load_error(e.to_string()))?;
         let multilingual = context.is_multilingual();
-        info!(multilingual, duration_ms = started.elapsed().as_millis() as u64, "model loaded");
+        info!(
+            multilingual,
+            duration_ms = started.elapsed().as_millis() as u64,
+            "model loaded"
+        );
 
-        Ok(Engine { context: Arc::new(context), path: model_path.to_path_buf(), multilingual })
+        Ok(Engine {
+            context: Arc::new(context),
+            path: model_path.to_path_buf(),
+            multilingual,
+        })
     }
 
     /// Returns whether the model covers languages other than English.
@@ -78,15 +93,27 @@ impl Engine {
         let regions = detect_speech(samples_16k, &VadConfig::default());
         if regions.is_empty() {
             debug!("no speech detected");
-            return Ok(Transcript::silent(fixed.map_or("en", Language::code), duration_ms));
+            return Ok(Transcript::silent(
+                fixed.map_or("en", Language::code),
+                duration_ms,
+            ));
         }
 
         let started = Instant::now();
-        let mut state = self.context.create_state().map_err(|e| Error::Inference(e.to_string()))?;
+        let mut state = self
+            .context
+            .create_state()
+            .map_err(|e| Error::Inference(e.to_string()))?;
         let mut language = fixed.map(|l| l.code().to_string());
         let mut segments = Vec::new();
         for chunk in plan_chunks(&regions, duration_ms) {
-            let decoded = self.decode_chunk(&mut state, samples_16k, chunk, language.as_deref(), settings)?;
+            let decoded = self.decode_chunk(
+                &mut state,
+                samples_16k,
+                chunk,
+                language.as_deref(),
+                settings,
+            )?;
             language.get_or_insert(decoded.language);
             append_without_repeats(&mut segments, decoded.segments);
         }
@@ -98,7 +125,9 @@ impl Engine {
 
     fn resolve_language(&self, choice: LanguageChoice) -> Result<Option<Language>> {
         match (choice, self.multilingual) {
-            (LanguageChoice::Fixed(Language::En), _) | (LanguageChoice::Auto, false) => Ok(Some(Language::En)),
+            (LanguageChoice::Fixed(Language::En), _) | (LanguageChoice::Auto, false) => {
+                Ok(Some(Language::En))
+            }
             (LanguageChoice::Fixed(language), false) => Err(Error::LanguageNotSupported {
                 model: self.path.clone(),
                 language: language.code().into(),
@@ -118,29 +147,53 @@ impl Engine {
     ) -> Result<Decoded> {
         let start = (chunk.start_ms * SAMPLES_PER_MS) as usize;
         let end = ((chunk.end_ms * SAMPLES_PER_MS) as usize).min(samples.len());
-        let prompt = settings.initial_prompt.clone().or_else(|| (language == Some("zh")).then(|| SIMPLIFIED_PROMPT.to_string()));
+        let prompt = settings
+            .initial_prompt
+            .clone()
+            .or_else(|| (language == Some("zh")).then(|| SIMPLIFIED_PROMPT.to_string()));
         let mut params = full_params(settings, language, prompt.as_deref());
         if settings.fit_audio_context {
             params.set_audio_ctx(audio_context_for(chunk.end_ms - chunk.start_ms));
         }
 
-        state.full(params, &samples[start..end]).map_err(|e| Error::Inference(e.to_string()))?;
+        state
+            .full(params, &samples[start..end])
+            .map_err(|e| Error::Inference(e.to_string()))?;
 
         let detected = match language {
             Some(code) => code.to_string(),
-            None => whisper_rs::get_lang_str(state.full_lang_id_from_state()).unwrap_or("en").to_string(),
+            None => whisper_rs::get_lang_str(state.full_lang_id_from_state())
+                .unwrap_or("en")
+                .to_string(),
         };
-        let mut segments = self.collect_segments(state, chunk.start_ms, settings.no_speech_threshold, &detected);
+        let mut segments = self.collect_segments(
+            state,
+            chunk.start_ms,
+            settings.no_speech_threshold,
+            &detected,
+        );
         clamp_to_chunk(&mut segments, chunk);
-        Ok(Decoded { language: detected, segments })
+        Ok(Decoded {
+            language: detected,
+            segments,
+        })
     }
 
-    fn collect_segments(&self, state: &WhisperState, offset_ms: u64, threshold: f32, language: &str) -> Vec<Segment> {
+    fn collect_segments(
+        &self,
+        state: &WhisperState,
+        offset_ms: u64,
+        threshold: f32,
+        language: &str,
+    ) -> Vec<Segment> {
         let eot = self.context.token_eot();
         let mut segments = Vec::new();
         for segment in state.as_iter() {
             if segment.no_speech_probability() > threshold {
-                debug!(probability = segment.no_speech_probability(), "segment dropped as no speech");
+                debug!(
+                    probability = segment.no_speech_probability(),
+                    "segment dropped as no speech"
+                );
                 continue;
             }
             let tokens: Vec<RawToken> = (0..segment.n_tokens())
@@ -156,12 +209,17 @@ impl Engine {
                     })
                 })
                 .collect();
-            let bytes: Vec<u8> = tokens.iter().flat_map(|t| t.bytes.iter().copied()).collect();
+            let bytes: Vec<u8> = tokens
+                .iter()
+                .flat_map(|t| t.bytes.iter().copied())
+                .collect();
             let mut text = String::from_utf8_lossy(&bytes).trim().to_string();
             let mut words = assemble_words(&tokens);
             if language == "zh" {
                 text = to_simplified(&text);
-                words.iter_mut().for_each(|w| w.text = to_simplified(&w.text));
+                words
+                    .iter_mut()
+                    .for_each(|w| w.text = to_simplified(&w.text));
             }
             cut_loop(&mut text, &mut words);
             if text.is_empty() {
@@ -189,9 +247,16 @@ struct Decoded {
     segments: Vec<Segment>,
 }
 
-fn full_params<'a>(settings: &Settings, language: Option<&'a str>, prompt: Option<&str>) -> FullParams<'a, 'a> {
+fn full_params<'a>(
+    settings: &Settings,
+    language: Option<&'a str>,
+    prompt: Option<&str>,
+) -> FullParams<'a, 'a> {
     let strategy = if settings.beam_size > 1 {
-        SamplingStrategy::BeamSearch { beam_size: settings.beam_size as i32, patience: -1.0 }
+        SamplingStrategy::BeamSearch {
+            beam_size: settings.beam_size as i32,
+            patience: -1.0,
+        }
     } else {
         SamplingStrategy::Greedy { best_of: 1 }
     };
@@ -252,8 +317,19 @@ fn cut_loop(text: &mut String, words: &mut Vec<super::Word>) {
     if keep < words.len() {
         debug!(kept = keep, total = words.len(), "repetition loop removed");
         words.truncate(keep);
-        let separator = if words.iter().any(|w| w.text.chars().any(crate::language::is_han)) { "" } else { " " };
-        *text = words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(separator);
+        let separator = if words
+            .iter()
+            .any(|w| w.text.chars().any(crate::language::is_han))
+        {
+            ""
+        } else {
+            " "
+        };
+        *text = words
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(separator);
     }
 }
 
@@ -273,6 +349,16 @@ fn finish(language: String, duration_ms: u64, segments: Vec<Segment>) -> Transcr
         return Transcript::silent(&language, duration_ms);
     }
     let separator = if language == "zh" { "" } else { " " };
-    let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(separator);
-    Transcript { language, duration_ms, no_speech: false, text, segments }
+    let text = segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(separator);
+    Transcript {
+        language,
+        duration_ms,
+        no_speech: false,
+        text,
+        segments,
+    }
 }

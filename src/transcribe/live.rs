@@ -89,8 +89,14 @@ impl LiveTranscriber {
         let tail = &self.buffer[self.committed..];
         let regions = detect_speech(tail, &self.vad);
         let tail_ms = (tail.len() / SAMPLES_PER_MS) as u64;
-        let pause_end = regions.windows(2).find(|w| w[1].start_ms.saturating_sub(w[0].end_ms) >= MIN_PAUSE_MS).map(|w| w[0].end_ms + MIN_PAUSE_MS / 2);
-        let trailing = regions.last().filter(|r| tail_ms.saturating_sub(r.end_ms) >= MIN_PAUSE_MS).map(|r| r.end_ms + MIN_PAUSE_MS / 2);
+        let pause_end = regions
+            .windows(2)
+            .find(|w| w[1].start_ms.saturating_sub(w[0].end_ms) >= MIN_PAUSE_MS)
+            .map(|w| w[0].end_ms + MIN_PAUSE_MS / 2);
+        let trailing = regions
+            .last()
+            .filter(|r| tail_ms.saturating_sub(r.end_ms) >= MIN_PAUSE_MS)
+            .map(|r| r.end_ms + MIN_PAUSE_MS / 2);
         let longest_gap = regions
             .windows(2)
             .max_by_key(|w| w[1].start_ms.saturating_sub(w[0].end_ms))
@@ -106,7 +112,11 @@ impl LiveTranscriber {
             offset_ms: (self.committed / SAMPLES_PER_MS) as u64,
             samples: self.buffer[self.committed..end].to_vec(),
         };
-        debug!(offset_ms = job.offset_ms, samples = job.samples.len(), "chunk queued");
+        debug!(
+            offset_ms = job.offset_ms,
+            samples = job.samples.len(),
+            "chunk queued"
+        );
         self.committed = end;
         if let Some(sender) = &self.sender {
             // A closed channel means the worker failed, and finish() reports its error.
@@ -115,7 +125,11 @@ impl LiveTranscriber {
     }
 }
 
-fn decode_chunks(engine: &Engine, mut settings: Settings, jobs: &Receiver<ChunkJob>) -> Result<Vec<Transcript>> {
+fn decode_chunks(
+    engine: &Engine,
+    mut settings: Settings,
+    jobs: &Receiver<ChunkJob>,
+) -> Result<Vec<Transcript>> {
     let mut parts = Vec::new();
     for job in jobs {
         let mut part = engine.transcribe(&job.samples, &settings)?;
@@ -142,12 +156,26 @@ fn shift(part: &mut Transcript, offset_ms: u64) {
 }
 
 fn merge(parts: Vec<Transcript>, duration_ms: u64) -> Transcript {
-    let language = parts.iter().find(|p| !p.no_speech).or(parts.first()).map_or_else(|| "en".to_string(), |p| p.language.clone());
+    let language = parts
+        .iter()
+        .find(|p| !p.no_speech)
+        .or(parts.first())
+        .map_or_else(|| "en".to_string(), |p| p.language.clone());
     let segments: Vec<Segment> = parts.into_iter().flat_map(|p| p.segments).collect();
     if segments.is_empty() {
         return Transcript::silent(&language, duration_ms);
     }
     let separator = if language == "zh" { "" } else { " " };
-    let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(separator);
-    Transcript { language, duration_ms, no_speech: false, text, segments }
+    let text = segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(separator);
+    Transcript {
+        language,
+        duration_ms,
+        no_speech: false,
+        text,
+        segments,
+    }
 }

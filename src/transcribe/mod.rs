@@ -27,7 +27,9 @@ pub use live::LiveTranscriber;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// No model file was found in any of the searched places.
-    #[error("no Whisper model found (looked for {searched}): run `make model` or pass --model PATH")]
+    #[error(
+        "no Whisper model found (looked for {searched}): run `make model` or pass --model PATH"
+    )]
     ModelNotFound {
         /// The places that were searched, joined for display.
         searched: String,
@@ -129,20 +131,40 @@ impl Settings {
             return Err(invalid("threads", self.threads, "an integer from 1 to 256"));
         }
         if self.beam_size == 0 || self.beam_size > 16 {
-            return Err(invalid("beam_size", self.beam_size, "an integer from 1 to 16"));
+            return Err(invalid(
+                "beam_size",
+                self.beam_size,
+                "an integer from 1 to 16",
+            ));
         }
         if !(0.0..=1.0).contains(&self.no_speech_threshold) {
-            return Err(invalid("no_speech_threshold", self.no_speech_threshold, "a number from 0 to 1"));
+            return Err(invalid(
+                "no_speech_threshold",
+                self.no_speech_threshold,
+                "a number from 0 to 1",
+            ));
         }
-        if self.initial_prompt.as_deref().is_some_and(|p| p.contains('\0')) {
-            return Err(invalid("initial_prompt", "<contains NUL>", "text without NUL characters"));
+        if self
+            .initial_prompt
+            .as_deref()
+            .is_some_and(|p| p.contains('\0'))
+        {
+            return Err(invalid(
+                "initial_prompt",
+                "<contains NUL>",
+                "text without NUL characters",
+            ));
         }
         Ok(())
     }
 }
 
 fn invalid(name: &'static str, value: impl std::fmt::Debug, expected: &'static str) -> Error {
-    Error::InvalidSetting { name, value: format!("{value:?}"), expected }
+    Error::InvalidSetting {
+        name,
+        value: format!("{value:?}"),
+        expected,
+    }
 }
 
 /// A timed transcript of one audio channel.
@@ -225,7 +247,11 @@ pub fn locate_model(explicit: Option<&Path>) -> Result<PathBuf> {
     match candidates.iter().find(|p| p.is_file()) {
         Some(found) => Ok(found.clone()),
         None => Err(Error::ModelNotFound {
-            searched: candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            searched: candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }
@@ -236,7 +262,10 @@ mod tests {
 
     #[test]
     fn settings_reject_zero_threads() {
-        let settings = Settings { threads: 0, ..Settings::default() };
+        let settings = Settings {
+            threads: 0,
+            ..Settings::default()
+        };
 
         let err = settings.validate().unwrap_err();
 
@@ -245,7 +274,10 @@ mod tests {
 
     #[test]
     fn settings_reject_nul_prompt() {
-        let settings = Settings { initial_prompt: Some("a\0b".into()), ..Settings::default() };
+        let settings = Settings {
+            initial_prompt: Some("a\0b".into()),
+            ..Settings::default()
+        };
 
         assert!(settings.validate().is_err());
     }
@@ -253,7 +285,10 @@ mod tests {
     #[test]
     fn language_choice_parses_auto() {
         assert_eq!("auto".parse::<LanguageChoice>(), Ok(LanguageChoice::Auto));
-        assert_eq!("zh".parse::<LanguageChoice>(), Ok(LanguageChoice::Fixed(Language::Zh)));
+        assert_eq!(
+            "zh".parse::<LanguageChoice>(),
+            Ok(LanguageChoice::Fixed(Language::Zh))
+        );
     }
 
     #[test]

@@ -95,12 +95,22 @@ mod tests {
     use super::*;
 
     fn token(bytes: &[u8], start_ms: u64, end_ms: u64) -> RawToken {
-        RawToken { bytes: bytes.to_vec(), start_ms, end_ms, probability: 0.5 }
+        RawToken {
+            bytes: bytes.to_vec(),
+            start_ms,
+            end_ms,
+            probability: 0.5,
+        }
     }
 
     #[test]
     fn english_words_split_at_spaces() {
-        let tokens = [token(b" fellow", 940, 1750), token(b" Americ", 1750, 1900), token(b"ans", 1900, 2110), token(b",", 2110, 2120)];
+        let tokens = [
+            token(b" fellow", 940, 1750),
+            token(b" Americ", 1750, 1900),
+            token(b"ans", 1900, 2110),
+            token(b",", 2110, 2120),
+        ];
 
         let words = assemble_words(&tokens);
 
@@ -114,7 +124,11 @@ mod tests {
     #[test]
     fn split_han_character_is_joined() {
         let bytes = "价格".as_bytes();
-        let tokens = [token(&bytes[..2], 0, 100), token(&bytes[2..3], 100, 200), token(&bytes[3..], 200, 300)];
+        let tokens = [
+            token(&bytes[..2], 0, 100),
+            token(&bytes[2..3], 100, 200),
+            token(&bytes[3..], 200, 300),
+        ];
 
         let words = assemble_words(&tokens);
 
@@ -126,7 +140,10 @@ mod tests {
 
     #[test]
     fn cjk_punctuation_joins_previous_word() {
-        let tokens = [token("好".as_bytes(), 0, 100), token("。".as_bytes(), 100, 120)];
+        let tokens = [
+            token("好".as_bytes(), 0, 100),
+            token("。".as_bytes(), 100, 120),
+        ];
 
         let words = assemble_words(&tokens);
 
