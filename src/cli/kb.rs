@@ -328,6 +328,16 @@ fn phrases(
             corpus_dir.display()
         );
     };
+    // Proposals are written before anything is printed, so a reader that
+    // closes the output early (`| head`) cannot cut the write short.
+    let proposals = match propose {
+        Some(limit) => Some(propose_phrases(&corpus, scenario_id, limit)?),
+        None => None,
+    };
+    let added = match (&proposals, write) {
+        (Some(proposals), true) => Some(append_proposed(&file.path, proposals)?),
+        _ => None,
+    };
     for strategy in &file.scenario.strategies {
         println!(
             "{} ({} / {})",
@@ -345,10 +355,9 @@ fn phrases(
             );
         }
     }
-    let Some(limit) = propose else {
+    let Some(proposals) = proposals else {
         return Ok(());
     };
-    let proposals = propose_phrases(&corpus, scenario_id, limit)?;
     println!("proposed:");
     for p in &proposals {
         println!(
@@ -356,8 +365,7 @@ fn phrases(
             p.strategy, p.phrase.lang, p.phrase.weight, p.phrase.text
         );
     }
-    if write {
-        let added = append_proposed(&file.path, &proposals)?;
+    if let Some(added) = added {
         println!("{added} proposal(s) written to {}", file.path.display());
     }
     Ok(())
