@@ -80,12 +80,12 @@ pub struct Thresholds {
 pub struct Checkpoint {
     /// Stable id, referenced by unlock rules.
     pub id: String,
-    /// What the checkpoint certifies.
+    /// Skill the checkpoint certifies.
     #[serde(default)]
     pub description: String,
     /// Scenario ids whose answers count.
     pub scenarios: Vec<String>,
-    /// What a counted answer must reach.
+    /// Thresholds a counted answer must reach.
     pub thresholds: Thresholds,
     /// Qualifying calls needed to pass.
     #[serde(default = "default_required")]
@@ -182,7 +182,7 @@ fn check_checkpoint(checkpoint: &Checkpoint, corpus: Option<&Corpus>) -> Result<
     Ok(())
 }
 
-/// A stored call as the evaluation sees it.
+/// A stored call as the evaluation reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallEvidence {
     /// Call id.

@@ -73,7 +73,7 @@ pub struct Authorization {
     pub consent_recorded: bool,
     /// Name of the person who recorded the consent.
     pub recorded_by: String,
-    /// How the customer consented.
+    /// Method by which the customer consented.
     pub method: ConsentMethod,
 }
 
@@ -97,7 +97,7 @@ pub struct MatchedScenario {
     pub score: f32,
 }
 
-/// What a latency outside the band means in a call.
+/// Meaning of a latency outside the band in a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LatencyFlaw {

@@ -54,7 +54,7 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Data directory that holds `index/`.
+        /// Data directory that contains `index/`.
         #[arg(long, env = "CALLCOACH_DATA_DIR", default_value = "data")]
         data: PathBuf,
     },

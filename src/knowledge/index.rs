@@ -27,7 +27,7 @@ pub(crate) const SCENARIOS_PER_COMMIT: usize = 6;
 /// Memory budget of the single indexing thread, in bytes.
 const WRITER_MEMORY_BYTES: usize = 50_000_000;
 
-/// What an update changed, by scenario id in corpus order.
+/// Changes of one update, by scenario id in corpus order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BuildReport {
     /// Scenarios that were not in the index.
@@ -65,7 +65,7 @@ impl KnowledgeIndex {
     ///
     /// # Errors
     ///
-    /// [`Error::MissingIndex`] when `dir` holds no index,
+    /// [`Error::MissingIndex`] when `dir` contains no index,
     /// [`Error::SchemaMismatch`] when it was built by another version.
     pub fn open(dir: &Path) -> Result<KnowledgeIndex> {
         let directory =

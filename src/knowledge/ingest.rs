@@ -86,7 +86,7 @@ pub enum Error {
     Edit {
         /// Scenario file.
         path: PathBuf,
-        /// What is wrong with it.
+        /// Description of the problem.
         message: String,
     },
     /// The corpus or index failed.
@@ -184,11 +184,11 @@ pub struct SkippedAnswer {
     pub scenario: String,
     /// Start of the answer, in ms.
     pub start_ms: u64,
-    /// Why the answer was not stored.
+    /// Reason the answer was not stored.
     pub reason: String,
 }
 
-/// What one call added.
+/// Additions from one call.
 #[derive(Debug, Clone, Serialize)]
 pub struct CallReport {
     /// The call file.

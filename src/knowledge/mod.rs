@@ -3,7 +3,7 @@
 //!
 //! [`Corpus::load`] reads `corpus/*.toml` into [`Scenario`] values and
 //! [`check_corpus`] lists every problem with file, line and field.
-//! [`KnowledgeIndex`] holds the tantivy index of answers, trigger lines and
+//! [`KnowledgeIndex`] contains the tantivy index of answers, trigger lines and
 //! key phrases, [`Classifier`] ranks scenarios for a customer utterance, and
 //! [`propose_phrases`] suggests key phrases from top-seller answers.
 
@@ -52,7 +52,7 @@ pub enum Error {
         /// Underlying I/O error.
         source: std::io::Error,
     },
-    /// The corpus directory holds no scenario files.
+    /// The corpus directory contains no scenario files.
     #[error("no scenario files (*.toml) in {0}: pass the corpus directory, for example corpus/")]
     EmptyCorpus(PathBuf),
     /// The corpus has validation problems; the report lists each one.
@@ -65,7 +65,7 @@ pub enum Error {
     /// The tantivy index failed.
     #[error("search index error: {0}")]
     Index(#[from] tantivy::TantivyError),
-    /// The index directory holds an index built with another schema.
+    /// The index directory contains an index built with another schema.
     #[error("index in {0} has an incompatible schema: delete the directory and run `callcoach kb build`")]
     SchemaMismatch(PathBuf),
     /// No index exists in the data directory.
@@ -111,7 +111,7 @@ pub enum Error {
     Edit {
         /// Scenario file.
         path: PathBuf,
-        /// What is wrong with it.
+        /// Description of the problem.
         message: String,
     },
 }

@@ -22,7 +22,7 @@ pub struct Scenario {
     pub title_zh: String,
     /// Skill dimensions this scenario exercises (at least one).
     pub dimensions: Vec<Dimension>,
-    /// How customers phrase the situation, in both languages.
+    /// Customer phrasings of the situation, in both languages.
     pub triggers: Vec<Trigger>,
     /// Response latency that top sellers keep after this customer line.
     pub latency: LatencyBand,

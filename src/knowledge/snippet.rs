@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::language::Language;
 
-/// Directory, relative to the corpus, that holds generated audio.
+/// Directory, relative to the corpus, that contains generated audio.
 pub const GENERATED_AUDIO_DIR: &str = "audio";
 /// File, relative to the corpus, with the measured times of generated audio.
 pub const SNIPPET_TIMES_FILE: &str = "audio/snippets.toml";
@@ -47,7 +47,7 @@ pub struct SnippetTimes {
 
 impl SnippetTimes {
     /// Reads `snippets.toml` from `corpus_dir`; `Ok(None)` when audio has not
-    /// been generated. The error holds the byte offset and the message.
+    /// been generated. The error contains the byte offset and the message.
     pub(crate) fn load(corpus_dir: &Path) -> Result<Option<SnippetTimes>, (usize, String)> {
         let path = corpus_dir.join(SNIPPET_TIMES_FILE);
         let text = match std::fs::read_to_string(&path) {
