@@ -7,7 +7,9 @@
 //! `drill_feedback`: a 30 s answer synthesised with espeak-ng is pushed in
 //! 250 ms pieces at real-time pace into an [`AnswerSession`] (live
 //! transcription with `models/ggml-tiny.en.bin`); the time from the last
-//! piece to the finished feedback is printed for each of 3 runs. Skipped
+//! piece to the finished feedback is printed for each of 3 runs of two
+//! endings: the recording stops in the middle of a word, or 600 ms after
+//! the last word, as when the rep finishes and then presses stop. Skipped
 //! with a message when the model or espeak-ng is missing.
 
 // criterion_group! generates an undocumented public function.
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use callcoach::audio::vad::{detect_speech, VadConfig};
 use callcoach::audio::{self, DecodeLimits, SAMPLE_RATE_HZ};
 use callcoach::drill::{AnswerOptions, AnswerSession, PUSH_PIECE_MS};
 use callcoach::knowledge::{Corpus, Scenario};
@@ -140,6 +143,25 @@ fn drill_feedback() {
         return;
     };
     let engine = Engine::load(&model).expect("model loads");
+    let ms = |n: usize| n * SAMPLE_RATE_HZ as usize / 1000;
+    let pause_ms = 600;
+    let speech_end = detect_speech(
+        &samples[..samples.len() - ms(pause_ms)],
+        &VadConfig::default(),
+    )
+    .last()
+    .map_or(0, |r| ms(r.end_ms as usize));
+    let mut paused = samples[..speech_end].to_vec();
+    paused.resize(speech_end + ms(pause_ms), 0.0);
+    for (ending, audio) in [
+        ("mid-word", &samples),
+        ("600 ms after the last word", &paused),
+    ] {
+        feedback_runs(&engine, ending, audio);
+    }
+}
+
+fn feedback_runs(engine: &Engine, ending: &str, samples: &[f32]) {
     let scenario = scenario();
     let piece = PUSH_PIECE_MS * SAMPLE_RATE_HZ as usize / 1000;
     let pace = Duration::from_millis(PUSH_PIECE_MS as u64);
@@ -150,8 +172,7 @@ fn drill_feedback() {
             language: LanguageChoice::Fixed(Language::En),
             ..AnswerOptions::default()
         };
-        let mut session =
-            AnswerSession::start(&engine, &scenario, options).expect("session starts");
+        let mut session = AnswerSession::start(engine, &scenario, options).expect("session starts");
         let started = Instant::now();
         for (index, chunk) in samples.chunks(piece).enumerate() {
             let due = pace * index as u32;
@@ -164,15 +185,18 @@ fn drill_feedback() {
         let scored = session.finish().expect("answer scores");
         let feedback = ended.elapsed();
         eprintln!(
-            "drill run {run}: {} ms of audio, feedback {feedback:?} after the end, overall {:.1}",
+            "drill run {run}, stops {ending}: {} ms of audio, feedback {feedback:?} after the \
+             end, overall {:.1}, {:?}",
             samples.len() / 16,
-            scored.score.overall.score
+            scored.score.overall.score,
+            scored.transcription
         );
         times.push(feedback);
     }
     times.sort();
     eprintln!(
-        "drill feedback after a 30 s answer: median {:?}, max {:?} ({DRILL_RUNS} runs)",
+        "drill feedback after a 30 s answer that stops {ending}: median {:?}, max {:?} \
+         ({DRILL_RUNS} runs)",
         percentile(&times, 0.5),
         times[times.len() - 1]
     );

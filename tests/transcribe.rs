@@ -422,14 +422,19 @@ fn long_recording_transcribed_without_loops() {
     );
 }
 
+/// Two English sentences 1.2 s apart, followed by silence, at 16 kHz.
+fn two_sentences() -> Vec<f32> {
+    audio::decode_file(&fixture("vad_gap1200_en.wav"), &DecodeLimits::default())
+        .expect("decodes")
+        .mono()
+}
+
 #[test]
 fn live_transcriber_matches_batch() {
     let Some(engine) = engine("tiny.en") else {
         return;
     };
-    let audio = audio::decode_file(&fixture("vad_gap1200_en.wav"), &DecodeLimits::default())
-        .expect("decodes");
-    let samples = audio.mono();
+    let samples = two_sentences();
     let settings = Settings {
         threads: 2,
         ..Settings::default()
@@ -454,6 +459,52 @@ fn live_transcriber_matches_batch() {
     assert!(
         streamed.segments.len() >= 2,
         "the pause should split the stream into chunks"
+    );
+}
+
+#[test]
+fn live_draft_stands_for_the_last_chunk() {
+    let Some(engine) = engine("tiny.en") else {
+        return;
+    };
+    let samples = two_sentences();
+    let settings = Settings {
+        language: LanguageChoice::Fixed(Language::En),
+        threads: 2,
+        fit_audio_context: true,
+        ..Settings::default()
+    };
+    let wait_idle = |live: &LiveTranscriber| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !live.is_idle() {
+            assert!(std::time::Instant::now() < deadline, "worker still busy");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
+    // The fixture ends in silence after its second sentence, so once the
+    // worker is idle one more short push starts a draft of that sentence.
+    let mut live = LiveTranscriber::start(engine.clone(), settings.clone()).expect("starts");
+    let (body, last) = samples.split_at(samples.len() - 160);
+    for piece in body.chunks(4_000) {
+        live.push(piece);
+    }
+    wait_idle(&live);
+    live.push(last);
+    wait_idle(&live);
+    let (drafted, report) = live.finish_with_report().expect("finishes");
+
+    assert!(report.drafts_used >= 1, "no draft used: {report:?}");
+    assert!(!report.decoded_after_finish, "{report:?}");
+    let mut plain = LiveTranscriber::start(engine, settings).expect("starts");
+    plain.push(&samples);
+    let (decoded, plain_report) = plain.finish_with_report().expect("finishes");
+    assert_eq!(plain_report.drafts_decoded, 0, "{plain_report:?}");
+    let wer = word_error_rate(&decoded.text, &drafted.text);
+    assert!(
+        wer <= 0.15,
+        "draft {:?} vs decode {:?}",
+        drafted.text,
+        decoded.text
     );
 }
 

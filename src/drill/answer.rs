@@ -16,7 +16,9 @@ use crate::audio::SAMPLE_RATE_HZ;
 use crate::knowledge::Scenario;
 use crate::language::Language;
 use crate::scoring::{score_answer, DrillScore, LatencyKind, ScoreOptions};
-use crate::transcribe::{Engine, LanguageChoice, LiveTranscriber, Settings, Transcript};
+use crate::transcribe::{
+    Engine, LanguageChoice, LiveReport, LiveTranscriber, Settings, Transcript,
+};
 
 /// Audio pushed per call by [`score_samples`], in milliseconds: about what
 /// a browser recorder delivers per event.
@@ -68,6 +70,10 @@ pub struct ScoredAnswer {
     pub score: DrillScore,
     /// Time from the end of the audio to the finished feedback, in milliseconds.
     pub feedback_ms: u64,
+    /// What live transcription decoded, and whether any of it was left
+    /// when the audio ended.
+    #[serde(skip)]
+    pub transcription: LiveReport,
 }
 
 /// A drill answer being recorded and transcribed.
@@ -99,6 +105,7 @@ impl AnswerSession {
         let settings = Settings {
             language,
             threads: options.threads,
+            fit_audio_context: true,
             ..Settings::default()
         };
         let transcriber = LiveTranscriber::start(engine.clone(), settings)?;
@@ -132,7 +139,7 @@ impl AnswerSession {
     /// speech in another language.
     pub fn finish(self) -> Result<ScoredAnswer> {
         let started = Instant::now();
-        let transcript = self.transcriber.finish()?;
+        let (transcript, transcription) = self.transcriber.finish_with_report()?;
         if !self.model_is_multilingual && is_foreign_marker(&transcript.text) {
             return Err(Error::NeedsMultilingualModel {
                 model: self.model,
@@ -157,9 +164,12 @@ impl AnswerSession {
         };
 
         let score = score_answer(&self.scenario, &transcript, &speech, &options)?;
+        let feedback_ms = millis(started.elapsed());
+        tracing::debug!(feedback_ms, ?transcription, "answer scored");
         Ok(ScoredAnswer {
             score,
-            feedback_ms: millis(started.elapsed()),
+            feedback_ms,
+            transcription,
         })
     }
 }

@@ -12,8 +12,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::phrase::{
-    compare_units, is_acceptable, Form, FormKind, PreparedPhrase, Unit, UnitMatch,
-    FUZZY_SINGLE_WORD_MIN_CHARS,
+    compare_units, is_acceptable, is_unstressed_swap, Form, FormKind, PreparedPhrase, Unit,
+    UnitMatch, FUZZY_SINGLE_WORD_MIN_CHARS, UNSTRESSED_SWAP_MIN_UNITS,
 };
 use super::token::TimedToken;
 use crate::text;
@@ -163,14 +163,20 @@ fn match_at(units: &[Unit], start: usize, form: &Form, index: usize) -> Option<C
     })
 }
 
-/// Matches `phrase` unit by unit starting at `start`.
+/// Matches `phrase` unit by unit starting at `start`. In a phrase of
+/// [`UNSTRESSED_SWAP_MIN_UNITS`] or more, one unstressed word may stand
+/// for another and counts as a tolerated error.
 fn in_order(units: &[Unit], start: usize, phrase: &[Unit]) -> Option<(MatchMode, usize)> {
     let window = units.get(start..start + phrase.len())?;
     let mut exact = 0;
+    let mut swaps_left = usize::from(phrase.len() >= UNSTRESSED_SWAP_MIN_UNITS);
     for (answer, target) in window.iter().zip(phrase) {
         match compare_units(answer, target) {
             UnitMatch::Exact => exact += 1,
             UnitMatch::Fuzzy => {}
+            UnitMatch::Different if swaps_left > 0 && is_unstressed_swap(answer, target) => {
+                swaps_left -= 1;
+            }
             UnitMatch::Different => return None,
         }
     }
@@ -366,6 +372,28 @@ mod tests {
             Some(FormKind::Synonym)
         );
         assert!((found.credit - IN_ORDER_CREDIT).abs() < 1e-9);
+    }
+
+    #[test]
+    fn one_unstressed_word_may_be_misheard() {
+        let found = find(
+            "the total cost and ownership is lower",
+            "total cost of ownership",
+            &[],
+        );
+        assert_eq!(mode(&found), Some(MatchMode::AsrTolerant));
+
+        let two_swaps = find(
+            "cost and ownership and the year",
+            "cost of ownership of a year",
+            &[],
+        );
+        assert!(
+            !two_swaps.matched,
+            "two swapped words matched: {two_swaps:?}"
+        );
+        let short = find("and course", "of course", &[]);
+        assert!(!short.matched, "a two-word phrase matched with a swap");
     }
 
     #[test]

@@ -98,6 +98,25 @@ fn is_close_word(answer: &Unit, phrase: &Unit) -> bool {
         || stem_edits <= text::edit_tolerance(phrase.stem.chars().count())
 }
 
+/// Unstressed English words that speech recognition often hears as one
+/// another ("cost of ownership" as "cost and ownership"): articles,
+/// prepositions and the two commonest conjunctions, never a negation,
+/// modal or pronoun, whose swap would change the meaning.
+const UNSTRESSED_WORDS: &[&str] = &[
+    "a", "an", "the", "of", "and", "or", "on", "in", "at", "to", "for", "as", "by", "with", "from",
+    "into",
+];
+
+/// Shortest phrase, in units, in which one unstressed word may stand for
+/// another; in shorter phrases that word carries too much of the phrase.
+pub(crate) const UNSTRESSED_SWAP_MIN_UNITS: usize = 3;
+
+/// Tells whether both units are distinct [`UNSTRESSED_WORDS`].
+pub(crate) fn is_unstressed_swap(answer: &Unit, phrase: &Unit) -> bool {
+    let unstressed = |unit: &Unit| UNSTRESSED_WORDS.contains(&unit.text.as_str());
+    answer.text != phrase.text && unstressed(answer) && unstressed(phrase)
+}
+
 /// Minimum length, in characters, of a one-word English phrase that may
 /// match with a spelling error; shorter single words must match exactly.
 pub(crate) const FUZZY_SINGLE_WORD_MIN_CHARS: usize = 6;
