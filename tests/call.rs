@@ -210,6 +210,27 @@ fn synthesized_stereo_call_scores_answer() {
     );
     assert_eq!(analysis.summary.key_moments.len(), 2);
     assert_eq!(analysis.summary.scenario_scores.len(), 1);
+
+    let curve = analysis.customer_emotion.as_ref().expect("emotion curve");
+    let customer_turns = analysis
+        .turns
+        .iter()
+        .filter(|t| t.speaker == Speaker::Customer)
+        .count();
+    assert_eq!(curve.points.len(), customer_turns);
+    let objection = &curve.points[0];
+    assert!(objection.voiced_frames > 0, "{objection:?}");
+    assert!(
+        objection
+            .sentiment_words
+            .iter()
+            .any(|w| w.text.contains("expensive")),
+        "{objection:?}"
+    );
+    assert!(objection.value < 0.0, "{objection:?}");
+    assert_eq!(curve.markers.len(), 1, "{:?}", curve.markers);
+    assert_eq!(curve.markers[0].scenario_id, "price_too_expensive");
+    assert_eq!(curve.markers[0].turn_index, Some(0));
 }
 
 #[test]
@@ -456,4 +477,30 @@ async fn stored_calls_pass_checkpoint() {
         .expect("status reads")
         .expect("saved");
     assert!(saved.passed);
+
+    let month = callcoach::store::now().date();
+    let window = callcoach::review::Month {
+        year: month.year(),
+        month: u8::from(month.month()),
+    }
+    .window()
+    .expect("month window");
+    let emotions = callcoach::review::observe::rep_call_emotions(&store, &rep.id, &window)
+        .await
+        .expect("emotions load");
+    assert_eq!(emotions.len(), 2, "one curve per stored call");
+    let computed = analysis.customer_emotion.as_ref().expect("emotion curve");
+    let stored = &emotions[0].curve;
+    assert_eq!(stored.points.len(), computed.points.len());
+    let marker_keys = |curve: &callcoach::review::emotion::EmotionCurve| {
+        let keys = curve
+            .markers
+            .iter()
+            .map(|m| (m.scenario_id.clone(), m.turn_index));
+        keys.collect::<Vec<_>>()
+    };
+    assert_eq!(marker_keys(stored), marker_keys(computed));
+    for (stored, computed) in stored.points.iter().zip(&computed.points) {
+        assert!((stored.value - computed.value).abs() < 1e-9, "{stored:?}");
+    }
 }

@@ -7,8 +7,9 @@
 //! are estimated from pauses ([`CallAnalysis::turns_estimated`]). Each
 //! customer turn is classified with [`Classifier`]; when a scenario matches,
 //! the rep's next turn is scored with [`score_answer`] against it, with
-//! [`LatencyKind::Call`] latency. [`store_call`] saves the call with its
-//! consent, scenario scores and heatmap samples.
+//! [`LatencyKind::Call`] latency. The customer's turns also give the
+//! call's emotion curve ([`crate::review::emotion`]). [`store_call`] saves
+//! the call with its consent, scenario scores and heatmap samples.
 
 mod summary;
 mod turns;
@@ -19,6 +20,7 @@ use crate::audio::vad::{detect_speech, SpeechRegion, VadConfig};
 use crate::audio::Audio;
 use crate::knowledge::{Classifier, Corpus, LatencyBand};
 use crate::language::Language;
+use crate::review::emotion::{emotion_curve, CustomerTurn, EmotionCurve, ScenarioMoment};
 use crate::scoring::{score_answer, DrillScore, LatencyClass, LatencyKind, ScoreOptions};
 use crate::store::calls::{Call, Consent, ConsentMethod, NewCall};
 use crate::store::{Score, Store, UserId};
@@ -153,6 +155,12 @@ pub struct CallAnalysis {
     pub exchanges: Vec<Exchange>,
     /// Talk ratio, questions, scores and key moments.
     pub summary: CallSummary,
+    /// The customer's emotion proxy per turn, marked where a scenario was
+    /// detected; `None` without customer turns. From the customer channel
+    /// of a stereo call, and from the whole recording inside the estimated
+    /// customer turns of a mono one.
+    #[serde(default)]
+    pub customer_emotion: Option<EmotionCurve>,
 }
 
 /// Analyses an authorized call.
@@ -207,6 +215,7 @@ pub fn analyze(
         exchanges.push(exchange(corpus, classifier, customer, answer)?);
     }
     let summary = summarize(&turns, &exchanges);
+    let customer_emotion = customer_emotion(audio, options.rep_channel, &turns, &exchanges);
     tracing::info!(
         turns = turns.len(),
         exchanges = exchanges.len(),
@@ -220,7 +229,54 @@ pub fn analyze(
         turns,
         exchanges,
         summary,
+        customer_emotion,
     })
+}
+
+/// Computes the customer emotion curve; a failure is logged and leaves the
+/// rest of the analysis intact.
+fn customer_emotion(
+    audio: &Audio,
+    rep_channel: usize,
+    turns: &[Turn],
+    exchanges: &[Exchange],
+) -> Option<EmotionCurve> {
+    let customer_turns: Vec<CustomerTurn> = turns
+        .iter()
+        .filter(|t| t.speaker == Speaker::Customer && t.end_ms > t.start_ms)
+        .map(|t| CustomerTurn {
+            start_ms: t.start_ms,
+            end_ms: t.end_ms,
+            text: t.text.clone(),
+        })
+        .collect();
+    if customer_turns.is_empty() {
+        return None;
+    }
+    let moments: Vec<ScenarioMoment> = exchanges
+        .iter()
+        .filter_map(|e| {
+            let scenario = e.scenario.as_ref()?;
+            Some(ScenarioMoment {
+                at_ms: turns.get(e.customer_turn)?.start_ms,
+                scenario_id: scenario.scenario_id.clone(),
+            })
+        })
+        .collect();
+    let mixed;
+    let samples = if audio.channel_count() == 2 {
+        audio.channel(1 - rep_channel.min(1)).unwrap_or_default()
+    } else {
+        mixed = audio.mono();
+        &mixed
+    };
+    match emotion_curve(samples, &customer_turns, &moments) {
+        Ok(curve) => Some(curve),
+        Err(err) => {
+            tracing::warn!(error = %err, "customer emotion curve not computed");
+            None
+        }
+    }
 }
 
 type TurnParts = (Vec<TurnSpan>, Vec<Transcript>, bool);

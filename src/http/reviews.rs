@@ -103,8 +103,8 @@ fn parse_month(text: Option<&str>) -> ApiResult<Month> {
     Ok(month)
 }
 
-/// Loads the rep's and the top sellers' answers of the month and builds
-/// the review.
+/// Loads the rep's and the top sellers' answers of the month and the
+/// emotion curves of the rep's calls, and builds the review.
 async fn build(state: &AppState, rep: &User, month: Month) -> ApiResult<MonthlyReview> {
     let window = month
         .window()
@@ -121,7 +121,7 @@ async fn build(state: &AppState, rep: &User, month: Month) -> ApiResult<MonthlyR
     }
 
     let scenarios: Vec<Scenario> = state.corpus.scenarios().cloned().collect();
-    review::build_review(
+    let mut review = review::build_review(
         rep.id.as_str(),
         &rep.display_name,
         month,
@@ -129,7 +129,9 @@ async fn build(state: &AppState, rep: &User, month: Month) -> ApiResult<MonthlyR
         &top_sellers,
         &scenarios,
     )
-    .map_err(ApiError::internal)
+    .map_err(ApiError::internal)?;
+    review.emotions = observe::rep_call_emotions(&state.store, &rep.id, &window).await?;
+    Ok(review)
 }
 
 #[cfg(test)]

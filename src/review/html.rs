@@ -21,6 +21,7 @@ body { font-family: 'Noto Sans CJK SC', 'Noto Sans SC', 'PingFang SC', 'Microsof
   sans-serif; color: #212121; margin: 24px; line-height: 1.45; }
 h1 { font-size: 22px; margin: 0 0 4px; }
 h2 { font-size: 17px; margin: 24px 0 8px; border-bottom: 1px solid #bdbdbd; }
+h3 { font-size: 14px; margin: 16px 0 4px; }
 .meta { color: #616161; font-size: 13px; }
 table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
 th, td { border: 1px solid #bdbdbd; padding: 4px 10px; text-align: right; }
@@ -54,14 +55,31 @@ pub fn render(review: &MonthlyReview) -> String {
     for scenario in &review.scenarios {
         write_scenario(&mut out, scenario);
     }
-    if let Some(curve) = &review.emotion {
+    if !review.emotions.is_empty() {
         out.push_str("<section><h2>Customer emotion 客户情绪</h2>");
-        out.push_str(&emotion_chart(curve));
         out.push_str(
             "<p class=\"meta\">Per customer turn: prosody (energy, pitch range) and \
             sentiment words, from −1 (negative) to +1 (positive). \
-            每个客户话轮：语音能量、音高范围与情感词，−1 为负面，+1 为正面。</p></section>",
+            每个客户话轮：语音能量、音高范围与情感词，−1 为负面，+1 为正面。</p>",
         );
+        for call in &review.emotions {
+            let estimated = if call.turns_estimated {
+                " · turns estimated from pauses 话轮按停顿估计"
+            } else {
+                ""
+            };
+            let _ = write!(
+                out,
+                "<h3>Call 通话 {id} · {at}{estimated}</h3>",
+                id = escape(&call.call_id),
+                at = call
+                    .occurred_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+            );
+            out.push_str(&emotion_chart(&call.curve));
+        }
+        out.push_str("</section>");
     }
     out.push_str("</body></html>\n");
     out
@@ -191,7 +209,7 @@ mod tests {
     use super::*;
     use crate::heatmap::Window;
     use crate::review::emotion::{EmotionMarker, EmotionPoint};
-    use crate::review::{Month, Trend};
+    use crate::review::{CallEmotion, Month, Trend};
     use time::macros::datetime;
 
     fn point(start_ms: u64, value: f64) -> EmotionPoint {
@@ -242,16 +260,21 @@ mod tests {
                 lines_en: vec!["Price objection: your latency 4.2 s, top sellers 1.8 s".into()],
                 lines_zh: vec!["价格异议：你的响应延迟 4.2 秒，顶尖销售 1.8 秒".into()],
             }],
-            emotion: Some(EmotionCurve {
-                duration_ms: 4000,
-                points: vec![point(0, 0.5), point(2000, -0.6)],
-                markers: vec![EmotionMarker {
-                    at_ms: 2500,
-                    scenario_id: "price_objection".into(),
-                    turn_index: Some(1),
-                    value: Some(-0.6),
-                }],
-            }),
+            emotions: vec![CallEmotion {
+                call_id: "call-1".into(),
+                occurred_at: datetime!(2025-03-12 10:00 UTC),
+                turns_estimated: true,
+                curve: EmotionCurve {
+                    duration_ms: 4000,
+                    points: vec![point(0, 0.5), point(2000, -0.6)],
+                    markers: vec![EmotionMarker {
+                        at_ms: 2500,
+                        scenario_id: "price_objection".into(),
+                        turn_index: Some(1),
+                        value: Some(-0.6),
+                    }],
+                },
+            }],
         }
     }
 
@@ -267,11 +290,13 @@ mod tests {
         assert!(!page.contains("@import"));
         assert!(!page.contains("href="));
         assert!(page.contains("价格异议：你的响应延迟 4.2 秒"));
+        assert!(page.contains("Call 通话 call-1 · 2025-03-12T10:00:00Z"));
+        assert!(page.contains("turns estimated from pauses"));
     }
 
     #[test]
     fn chart_plots_points_and_markers() {
-        let chart = emotion_chart(review().emotion.as_ref().expect("curve"));
+        let chart = emotion_chart(&review().emotions[0].curve);
 
         assert!(
             chart.contains("<polyline points=\"117.0,78.0 441.0,170.4\""),

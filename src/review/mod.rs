@@ -178,8 +178,22 @@ pub struct MonthlyReview {
     pub window: Window,
     /// Scenarios the rep answered, ordered by id.
     pub scenarios: Vec<ScenarioReview>,
-    /// Customer emotion of a selected call, when one was analysed.
-    pub emotion: Option<emotion::EmotionCurve>,
+    /// Customer emotion over each analysed call of the month, oldest first.
+    pub emotions: Vec<CallEmotion>,
+}
+
+/// The customer emotion curve of one analysed call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallEmotion {
+    /// Call id.
+    pub call_id: String,
+    /// When the call took place.
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    /// Whether the customer's turns were estimated from pauses (mono).
+    pub turns_estimated: bool,
+    /// The curve.
+    pub curve: emotion::EmotionCurve,
 }
 
 /// Builds the review of `rep_id` for `month` against the answers of
@@ -231,7 +245,7 @@ pub fn build_review(
         month,
         window,
         scenarios: reviews,
-        emotion: None,
+        emotions: Vec::new(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! Builds [`ResponseObservation`]s from stored results: one per scored
-//! drill attempt, and one per scored exchange of an analysed call.
+//! drill attempt, and one per scored exchange of an analysed call; and
+//! collects the customer emotion curves of analysed calls.
 //!
 //! Drill results are stored as [`DrillScore`] JSON and call results as
 //! [`CallAnalysis`] JSON. A result that no longer parses as those types
@@ -8,7 +9,7 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::ResponseObservation;
+use super::{CallEmotion, ResponseObservation};
 use crate::call::CallAnalysis;
 use crate::heatmap::Window;
 use crate::scoring::DrillScore;
@@ -123,6 +124,38 @@ pub async fn rep_observations(
         }
     }
     Ok(observations)
+}
+
+/// Loads the customer emotion curves of `rep`'s analysed calls that took
+/// place inside `window`, oldest first. Calls analysed before curves were
+/// computed have none and are left out.
+pub async fn rep_call_emotions(
+    store: &Store,
+    rep: &UserId,
+    window: &Window,
+) -> store::Result<Vec<CallEmotion>> {
+    let mut emotions = Vec::new();
+    for call in store.rep_calls(rep, window.start, window.end).await? {
+        let Some(analysis) = call.analysis else {
+            continue;
+        };
+        match serde_json::from_value::<CallAnalysis>(analysis) {
+            Ok(analysis) => {
+                if let Some(curve) = analysis.customer_emotion {
+                    emotions.push(CallEmotion {
+                        call_id: call.id.to_string(),
+                        occurred_at: call.occurred_at,
+                        turns_estimated: analysis.turns_estimated,
+                        curve,
+                    });
+                }
+            }
+            Err(err) => tracing::debug!(call = %call.id, error = %err,
+                "call result skipped: not a call analysis"),
+        }
+    }
+    emotions.sort_by_key(|e| e.occurred_at);
+    Ok(emotions)
 }
 
 /// Returns the matched and expected key phrases of the best strategy.
