@@ -357,6 +357,9 @@ pub enum GapOutcome {
     InsufficientCalls,
     /// No top-seller baseline existed at task creation.
     NoBaseline,
+    /// The rep had too few samples in the dimension at task creation, so
+    /// there is no score to compare with.
+    NoScoreBefore,
 }
 
 /// Real-call scores after a task, compared with the gap at creation.
@@ -368,8 +371,8 @@ pub struct Remeasurement {
     pub gap_before: Option<f64>,
     /// Baseline at creation minus the call score since training.
     pub gap_after: Option<f64>,
-    /// Cell score at task creation.
-    pub score_before: f64,
+    /// Cell score at task creation, if the cell was measured then.
+    pub score_before: Option<f64>,
     /// Weighted mean of call scores since training.
     pub score_after: Option<f64>,
     /// Call samples since training.
@@ -419,7 +422,7 @@ pub fn remeasure(
         task_id: task.id.clone(),
         gap_before: task.gap_before,
         gap_after,
-        score_before: task.score_before,
+        score_before: Some(task.score_before),
         score_after,
         call_samples: acc.samples,
         above_threshold: score_after.is_some_and(|s| s >= config.weak_below),

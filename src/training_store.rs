@@ -17,8 +17,9 @@ use crate::heatmap::Heatmap;
 use crate::knowledge::Scenario;
 use crate::store::scores::SampleFilter;
 use crate::store::training::{NewTrainingTask, TaskStatus, TrainingTask};
+use crate::store::TrainingTaskId;
 use crate::store::{Store, TeamId, UserId};
-use crate::training::{self, SkipReason, TrainingConfig, WeakCell};
+use crate::training::{self, GapOutcome, Remeasurement, SkipReason, TrainingConfig, WeakCell};
 
 /// Errors of planning and storing training tasks.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,9 @@ pub enum Error {
     /// The store could not be read or written.
     #[error("failed to read or store training tasks")]
     Store(#[from] crate::store::Error),
+    /// The task's rep belongs to no team, so no heatmap holds the task's cell.
+    #[error("rep {0} of the task has no team: add the rep to a team first")]
+    RepWithoutTeam(UserId),
 }
 
 /// Result alias of this module.
@@ -227,4 +231,70 @@ pub async fn close_completed_tasks(
         }
     }
     Ok(closed)
+}
+
+/// Re-measures a task's dimension on the rep's real calls.
+///
+/// The score and gap before training are those of the rep's cell in the
+/// team heatmap over the `window_days` days before the task was assigned,
+/// as the planner saw them. The score after is the mean of call samples
+/// from the task's closing (or assignment, while open) up to `now`.
+///
+/// # Errors
+///
+/// [`Error::Store`] for an unknown task or a failed read,
+/// [`Error::RepWithoutTeam`], and [`Error::Heatmap`] for an invalid
+/// dimension file.
+pub async fn remeasure_task(
+    store: &Store,
+    id: &TrainingTaskId,
+    settings: &TeamTaskSettings<'_>,
+    now: OffsetDateTime,
+) -> Result<Remeasurement> {
+    let stored = store.training_task(id).await?;
+    let rep = store.user(&stored.rep_id).await?;
+    let team = rep
+        .team_id
+        .ok_or_else(|| Error::RepWithoutTeam(rep.id.clone()))?;
+    let before = build_team_heatmap(
+        store,
+        &team,
+        settings.window_days,
+        settings.dimensions_file,
+        stored.assigned_at,
+    )
+    .await?;
+    let cell = before.cell(rep.id.as_str(), &stored.dimension);
+    let score_before = cell.and_then(|c| c.score);
+    let since = stored.closed_at.unwrap_or(stored.assigned_at);
+    let filter = SampleFilter {
+        rep_id: Some(rep.id.clone()),
+        team_id: None,
+        from: since,
+        to: now,
+    };
+    let samples: Vec<_> = store
+        .score_samples(&filter)
+        .await?
+        .into_iter()
+        .map(convert_sample)
+        .collect();
+
+    let mut task = planned_form(stored);
+    task.closed_at = Some(since);
+    task.score_before = score_before.unwrap_or_default();
+    task.baseline = cell.and_then(|c| c.baseline);
+    task.gap_before = cell.and_then(|c| c.gap);
+    let heatmap = crate::heatmap::HeatmapConfig {
+        window_days: settings.window_days,
+        ..crate::heatmap::HeatmapConfig::default()
+    };
+    let mut result = training::remeasure(&task, &samples, now, &heatmap, &settings.training);
+    if score_before.is_none() {
+        result.score_before = None;
+        if result.score_after.is_some() {
+            result.outcome = GapOutcome::NoScoreBefore;
+        }
+    }
+    Ok(result)
 }

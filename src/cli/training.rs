@@ -1,5 +1,6 @@
-//! `callcoach training`: lists a team's training tasks, and with
-//! `--create` assigns new ones for the weak cells of the team heatmap.
+//! `callcoach training`: lists a team's training tasks, with `--create`
+//! assigns new ones for the weak cells of the team heatmap, and with
+//! `--remeasure` shows whether each task's gap closed on real calls.
 
 use std::path::PathBuf;
 
@@ -9,8 +10,8 @@ use serde::Serialize;
 use super::drill::{block_on, load_corpus, Format};
 use crate::store::training::TrainingTask;
 use crate::store::TeamId;
-use crate::training::{SkipReason, TrainingConfig, WeakCell};
-use crate::training_store::{create_team_tasks, team_tasks, TeamTaskSettings};
+use crate::training::{GapOutcome, Remeasurement, SkipReason, TrainingConfig, WeakCell};
+use crate::training_store::{create_team_tasks, remeasure_task, team_tasks, TeamTaskSettings};
 
 /// Arguments of `callcoach training`.
 #[derive(Debug, clap::Args)]
@@ -22,10 +23,15 @@ pub struct Args {
     /// open task for the dimension are skipped.
     #[arg(long)]
     create: bool,
-    /// Days of samples in the heatmap, with --create.
+    /// Re-measures every task's dimension on the rep's real calls since
+    /// the task closed (or was assigned, while open) and compares it with
+    /// the heatmap cell when the task was assigned.
+    #[arg(long)]
+    remeasure: bool,
+    /// Days of samples in the heatmap, with --create and --remeasure.
     #[arg(long, default_value_t = 30)]
     window_days: u32,
-    /// Dimension list of the heatmap columns, with --create.
+    /// Dimension list of the heatmap columns, with --create and --remeasure.
     #[arg(long, default_value = "config/dimensions.toml")]
     dimensions: PathBuf,
     /// Scenario corpus directory, with --create.
@@ -48,6 +54,9 @@ struct Report {
     skipped: Vec<(WeakCell, SkipReason)>,
     /// Every task of the team after the changes.
     tasks: Vec<TrainingTask>,
+    /// With `--remeasure`, the re-measurement of each task, in task order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    remeasured: Vec<Remeasurement>,
 }
 
 /// Runs `callcoach training`.
@@ -66,19 +75,26 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             created: Vec::new(),
             skipped: Vec::new(),
             tasks: Vec::new(),
+            remeasured: Vec::new(),
         };
+        let settings = TeamTaskSettings {
+            window_days: args.window_days,
+            dimensions_file: &args.dimensions,
+            training: TrainingConfig::default(),
+        };
+        let now = crate::store::now();
         if args.create {
-            let settings = TeamTaskSettings {
-                window_days: args.window_days,
-                dimensions_file: &args.dimensions,
-                training: TrainingConfig::default(),
-            };
-            let now = crate::store::now();
             let result = create_team_tasks(&store, &team, &scenarios, &settings, now).await?;
             report.created = result.created;
             report.skipped = result.skipped;
         }
         report.tasks = team_tasks(&store, &team).await?;
+        if args.remeasure {
+            for task in &report.tasks {
+                let result = remeasure_task(&store, &task.id, &settings, now).await?;
+                report.remeasured.push(result);
+            }
+        }
         Ok(report)
     })?;
 
@@ -109,5 +125,35 @@ fn print_text(report: &Report, created: bool) {
             "{} {} {} {} ({scenario}): {}",
             task.id, task.status, task.rep_id, task.dimension, task.reason
         );
+        if let Some(result) = report
+            .remeasured
+            .iter()
+            .find(|r| r.task_id == task.id.as_str())
+        {
+            println!("  {}", remeasure_line(result));
+        }
     }
+}
+
+/// Describes a re-measurement in one line, such as "before 52.0 (gap
+/// 20.0), on 4 call sample(s) since 70.0 (gap 2.0): gap narrowed".
+fn remeasure_line(result: &Remeasurement) -> String {
+    let number =
+        |value: Option<f64>| value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}"));
+    let outcome = match result.outcome {
+        GapOutcome::Closed => "gap closed",
+        GapOutcome::Narrowed => "gap narrowed",
+        GapOutcome::NotNarrowed => "gap not narrowed",
+        GapOutcome::InsufficientCalls => "too few real calls since training",
+        GapOutcome::NoBaseline => "no top-seller baseline to compare with",
+        GapOutcome::NoScoreBefore => "no score before training to compare with",
+    };
+    format!(
+        "before {} (gap {}), on {} call sample(s) since {} (gap {}): {outcome}",
+        number(result.score_before),
+        number(result.gap_before),
+        result.call_samples,
+        number(result.score_after),
+        number(result.gap_after),
+    )
 }

@@ -38,6 +38,7 @@ use super::{
         training::list_tasks,
         training::assign_task,
         training::close_task,
+        training::remeasure_task,
         permissions::permissions,
         permissions::change_permission,
         checkpoints::statuses,

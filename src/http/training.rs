@@ -1,5 +1,6 @@
 //! Training tasks: a coach assigns a rep work on a weak dimension, the rep
-//! and their coaches list it, and a coach closes it as done or cancelled.
+//! and their coaches list it, a coach closes it as done or cancelled, and
+//! anyone who may read the rep sees whether the gap closed on real calls.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,6 +15,8 @@ use super::views::{rfc3339, rfc3339_opt};
 use super::AppState;
 use crate::store::training::{NewTrainingTask, TaskStatus, TrainingTask};
 use crate::store::TrainingTaskId;
+use crate::training::{Remeasurement, TrainingConfig};
+use crate::training_store::{self, TeamTaskSettings};
 
 /// A training task.
 #[derive(Debug, Serialize, ToSchema)]
@@ -91,6 +94,16 @@ pub fn router() -> Router<AppState> {
             get(list_tasks).post(assign_task),
         )
         .route("/training-tasks/{id}/close", post(close_task))
+        .route("/training-tasks/{id}/remeasurement", get(remeasure_task))
+}
+
+/// Query parameters of a re-measurement.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RemeasureQuery {
+    /// Days of samples before the assignment that give the score before
+    /// training, 1 to 366 (default 30).
+    pub window_days: Option<u32>,
 }
 
 /// Lists a rep's training tasks, oldest first.
@@ -186,4 +199,49 @@ pub async fn close_task(
     let status: TaskStatus = body.status.parse()?;
     let closed = state.store.close_training_task(&task.id, status).await?;
     Ok(ApiJson(closed.into()))
+}
+
+/// Re-measures a task's dimension on the rep's real calls since the task
+/// closed (or was assigned, while open), against the heatmap cell at
+/// assignment.
+#[utoipa::path(get, path = "/api/v1/training-tasks/{id}/remeasurement", tag = "training",
+    params(("id" = String, Path, description = "Task id"), RemeasureQuery),
+    responses(
+        (status = 200, description = "Scores and gaps before and after, and the outcome: \
+            closed, narrowed, not_narrowed, insufficient_calls, no_baseline or no_score_before",
+            body = Object),
+        (status = 401, description = "Missing or invalid token", body = super::ErrorBody),
+        (status = 403, description = "Outside the caller's reach", body = super::ErrorBody),
+        (status = 404, description = "Unknown task", body = super::ErrorBody),
+        (status = 422, description = "Invalid window", body = super::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn remeasure_task(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<RemeasureQuery>,
+) -> ApiResult<ApiJson<Remeasurement>> {
+    let max_days = super::heatmaps::MAX_WINDOW_DAYS;
+    let window_days = query.window_days.unwrap_or(30);
+    if window_days == 0 || window_days > max_days {
+        return Err(ApiError::invalid(format!(
+            "window_days {window_days}: expected 1 to {max_days}"
+        )));
+    }
+    let task = state
+        .store
+        .training_task(&TrainingTaskId::parse(&id)?)
+        .await?;
+    caller.readable_user(&state, task.rep_id.as_str()).await?;
+    let settings = TeamTaskSettings {
+        window_days,
+        dimensions_file: &state.config.dimensions_file,
+        training: TrainingConfig::default(),
+    };
+    let now = crate::store::now();
+    match training_store::remeasure_task(&state.store, &task.id, &settings, now).await {
+        Ok(result) => Ok(ApiJson(result)),
+        Err(training_store::Error::Store(err)) => Err(err.into()),
+        Err(err) => Err(ApiError::internal(err)),
+    }
 }
