@@ -20,7 +20,7 @@ pub const CONFIG_FILE_ENV: &str = "CALLCOACH_CONFIG";
 
 /// Every configuration key, as written in the file and (upper-cased, with
 /// [`ENV_PREFIX`]) in the environment.
-pub const KEYS: [&str; 20] = [
+pub const KEYS: [&str; 21] = [
     "addr",
     "data_dir",
     "database_url",
@@ -41,6 +41,7 @@ pub const KEYS: [&str; 20] = [
     "web_dir",
     "checkpoints_file",
     "unlock_rules_file",
+    "unlock_rules_poll_secs",
 ];
 
 /// Errors of reading the configuration.
@@ -157,6 +158,9 @@ pub struct Config {
     pub checkpoints_file: PathBuf,
     /// Unlock rules (TOML) that grant and revoke permissions.
     pub unlock_rules_file: PathBuf,
+    /// How often the unlock rule file is checked for changes and reloaded;
+    /// `None` turns the check off.
+    pub unlock_rules_poll: Option<Duration>,
     /// Directory of the web pages served at `/`, `/drill`, `/coach` and `/manager`.
     pub web_dir: PathBuf,
 }
@@ -185,6 +189,7 @@ impl Default for Config {
             web_dir: PathBuf::from("web"),
             checkpoints_file: PathBuf::from("config/checkpoints.toml"),
             unlock_rules_file: PathBuf::from("config/unlock.toml"),
+            unlock_rules_poll: Some(Duration::from_secs(5)),
         }
     }
 }
@@ -315,6 +320,11 @@ impl Config {
             "unlock_rules_file" => {
                 self.unlock_rules_file =
                     path(value).ok_or(invalid("unlock_rules_file", "a path"))?;
+            }
+            "unlock_rules_poll_secs" => {
+                let secs = number(value, 0, 3600)
+                    .ok_or(invalid("unlock_rules_poll_secs", "0 (off) to 3600 seconds"))?;
+                self.unlock_rules_poll = (secs > 0).then(|| Duration::from_secs(secs));
             }
             "checkpoints_file" => {
                 self.checkpoints_file = path(value).ok_or(invalid("checkpoints_file", "a path"))?;

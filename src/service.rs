@@ -77,8 +77,13 @@ pub async fn start(config: Config) -> anyhow::Result<Service> {
     let addr = listener.local_addr().context("read the bound address")?;
     tracing::info!(%addr, workers = config.workers, "listening");
 
+    let (watch_stop, watch_stopped) = tokio::sync::watch::channel(false);
+    if let (Some(rules), Some(every)) = (&state.rules, config.unlock_rules_poll) {
+        let rules = Arc::clone(rules);
+        tokio::spawn(watch_rules(store.clone(), rules, every, watch_stopped));
+    }
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(serve(listener, state, stopped, workers));
+    let task = tokio::spawn(serve(listener, state, stopped, workers, watch_stop));
     Ok(Service {
         addr,
         store,
@@ -117,6 +122,7 @@ async fn serve(
     state: AppState,
     stopped: oneshot::Receiver<()>,
     workers: WorkerPool,
+    watchers: tokio::sync::watch::Sender<bool>,
 ) -> anyhow::Result<()> {
     let store = state.store.clone();
     let grace = state.config.shutdown_grace;
@@ -128,6 +134,7 @@ async fn serve(
     let server = tokio::spawn(async move { server.await });
 
     let _ = stopped.await;
+    let _ = watchers.send(true);
     let _ = http_stop.send(());
     workers.shutdown(grace, &store).await;
     let served = tokio::time::timeout(grace, server).await;
@@ -212,6 +219,43 @@ async fn open_knowledge(
     .context("join the index loader")?
 }
 
+/// Checks the rule file every `every` until `stop` changes, reloads it when
+/// it changed and re-evaluates every rep under the new rules. An invalid
+/// file is logged by the reload, once per change, and the rules in force
+/// stay.
+async fn watch_rules(
+    store: Store,
+    rules: Arc<RuleSet>,
+    every: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut seen = rules.file_stamp();
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let checked = {
+            let rules = Arc::clone(&rules);
+            tokio::task::spawn_blocking(move || {
+                let outcome = rules.reload_if_changed(&mut seen);
+                (outcome, seen)
+            })
+            .await
+        };
+        let Ok((outcome, stamp)) = checked else {
+            continue;
+        };
+        seen = stamp;
+        if let Some(Ok(_)) = outcome {
+            crate::worker::reevaluate_all_reps(&store, &rules).await;
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let interrupt = async {
         if let Err(err) = tokio::signal::ctrl_c().await {
@@ -242,6 +286,8 @@ async fn shutdown_signal() {
 
 /// Loads the unlock rules; a missing or invalid rule file is logged and
 /// leaves the service without automatic grants rather than stopping it.
+/// Loaded rules are re-read when the file changes (setting
+/// `unlock_rules_poll_secs`) and on `POST /api/v1/unlock-rules/reload`.
 fn load_rules(config: &Config) -> Option<Arc<RuleSet>> {
     let path = &config.unlock_rules_file;
     let loaded = DimensionSet::load(&config.dimensions_file)

@@ -443,6 +443,19 @@ pub async fn reevaluate_permissions(store: &Store, rules: Option<&RuleSet>, rep:
     }
 }
 
+/// Re-evaluates every rep after the rules changed, logging the outcome.
+pub async fn reevaluate_all_reps(store: &Store, rules: &RuleSet) {
+    let actor = crate::unlock::Actor::RulesEngine;
+    match crate::unlock::apply::reevaluate_all(store, rules, &actor, crate::store::now()).await {
+        Ok((reps, changes)) => {
+            tracing::info!(reps, changes, "reps re-evaluated under the new rules")
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "reps could not be re-evaluated under the new rules")
+        }
+    }
+}
+
 /// Closes training tasks that the new attempt completed; a failure is
 /// logged because the scored attempt is already stored.
 async fn close_completed_training(store: &Store, rep: &UserId) {

@@ -40,6 +40,7 @@ pub mod overrides;
 pub mod permissions;
 pub mod records;
 pub mod reviews;
+pub mod rules;
 pub mod scenarios;
 pub mod training;
 pub mod upload;
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(heatmaps::router())
         .merge(training::router())
         .merge(permissions::router())
+        .merge(rules::router())
         .merge(checkpoints::router())
         .merge(reviews::router())
         .merge(audio::router())

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 use super::extract::ApiJson;
 use super::{
     audio, calls, checkpoints, drills, health, heatmaps, jobs, me, overrides, permissions, records,
-    reviews, scenarios, training, AppState,
+    reviews, rules, scenarios, training, AppState,
 };
 
 /// The API description.
@@ -39,6 +39,8 @@ use super::{
         training::assign_task,
         training::close_task,
         training::remeasure_task,
+        rules::current_rules,
+        rules::reload_rules,
         permissions::permissions,
         permissions::change_permission,
         checkpoints::statuses,

@@ -334,6 +334,19 @@ impl Store {
         rows.into_iter().map(User::try_from).collect()
     }
 
+    /// Returns the enabled reps of every team, ordered by display name.
+    pub async fn active_reps(&self) -> Result<Vec<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE role = $1 AND disabled_at IS NULL \
+             ORDER BY display_name, id"
+        );
+        let rows: Vec<UserRow> = sqlx::query_as(&sql)
+            .bind(Role::Rep.as_str())
+            .fetch_all(self.pool())
+            .await?;
+        rows.into_iter().map(User::try_from).collect()
+    }
+
     /// Disables a user, so that their tokens stop authenticating.
     pub async fn disable_user(&self, id: &UserId) -> Result<()> {
         let result = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")

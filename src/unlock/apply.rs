@@ -29,6 +29,9 @@ pub enum Error {
         /// Underlying store error.
         source: crate::store::Error,
     },
+    /// The reps to re-evaluate could not be listed.
+    #[error("failed to list the reps to re-evaluate")]
+    ListReps(#[source] crate::store::Error),
     /// A user actor's id is not a valid user id.
     #[error("invalid actor {0:?}: expected the rules engine or a user id")]
     InvalidActor(String),
@@ -36,6 +39,29 @@ pub enum Error {
 
 /// Result alias of this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Re-evaluates every enabled rep, as after the rules changed, and returns
+/// the reps evaluated and the changes applied.
+///
+/// # Errors
+///
+/// The first store error; reps evaluated before it keep their changes.
+pub async fn reevaluate_all(
+    store: &Store,
+    rules: &RuleSet,
+    actor: &Actor,
+    now: OffsetDateTime,
+) -> Result<(usize, usize)> {
+    let reps = store.active_reps().await.map_err(Error::ListReps)?;
+    let mut changes = 0;
+    for rep in &reps {
+        changes += reevaluate(store, rules, &rep.id, actor, now)
+            .await?
+            .changes
+            .len();
+    }
+    Ok((reps.len(), changes))
+}
 
 /// Re-evaluates the rules in force for `rep` at `now` and stores every
 /// grant and revocation with an audit entry by `actor`.

@@ -53,6 +53,13 @@ pub enum Error {
 /// Result alias of this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Modification time and length of a rule file, which tell that it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    modified: std::time::SystemTime,
+    len: u64,
+}
+
 /// The rules in force, replaced only by a reload that validates completely.
 #[derive(Debug)]
 pub struct RuleSet {
@@ -117,5 +124,33 @@ impl RuleSet {
     /// File that [`RuleSet::reload`] reads.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Re-reads the file when its modification time or length differs
+    /// from `seen`, and records the new ones there. Returns `None` when
+    /// nothing changed, else the result of [`RuleSet::reload`].
+    pub fn reload_if_changed(&self, seen: &mut Option<FileStamp>) -> Option<Result<Arc<Rules>>> {
+        let stamp = self.stamp();
+        if stamp == *seen {
+            return None;
+        }
+        *seen = stamp;
+        Some(self.reload())
+    }
+
+    /// Returns the file's current [`FileStamp`], to compare later with
+    /// [`RuleSet::reload_if_changed`].
+    pub fn file_stamp(&self) -> Option<FileStamp> {
+        self.stamp()
+    }
+
+    /// Modification time and length of the file, or `None` while it cannot
+    /// be read.
+    fn stamp(&self) -> Option<FileStamp> {
+        let meta = std::fs::metadata(&self.path).ok()?;
+        Some(FileStamp {
+            modified: meta.modified().ok()?,
+            len: meta.len(),
+        })
     }
 }

@@ -28,6 +28,10 @@ pub(crate) struct Options {
     pub max_upload_bytes: usize,
     /// Longest recording in milliseconds.
     pub max_audio_ms: u64,
+    /// Unlock rule file; the bundled one when `None`.
+    pub unlock_rules_file: Option<PathBuf>,
+    /// How often the rule file is checked for changes; never when `None`.
+    pub unlock_rules_poll: Option<Duration>,
 }
 
 impl Default for Options {
@@ -37,6 +41,8 @@ impl Default for Options {
             max_queued_jobs: 100,
             max_upload_bytes: 8 * 1024 * 1024,
             max_audio_ms: 10 * 60 * 1000,
+            unlock_rules_file: None,
+            unlock_rules_poll: None,
         }
     }
 }
@@ -135,6 +141,11 @@ fn config(data: &Path, options: &Options) -> Config {
         max_upload_bytes: options.max_upload_bytes,
         max_audio_ms: options.max_audio_ms,
         shutdown_grace: Duration::from_secs(5),
+        unlock_rules_file: options
+            .unlock_rules_file
+            .clone()
+            .unwrap_or_else(|| root().join("config/unlock.toml")),
+        unlock_rules_poll: options.unlock_rules_poll,
         ..Config::default()
     }
 }

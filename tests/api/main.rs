@@ -19,5 +19,6 @@ mod jobs;
 mod overrides;
 mod permissions;
 mod reviews;
+mod rules;
 mod scenarios;
 mod training;

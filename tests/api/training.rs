@@ -119,7 +119,7 @@ async fn task_list_unknown_rep_returns_404() {
 
 /// Stores one sample per score in the objection-handling dimension: drill
 /// samples, or call samples on one stored call each.
-async fn objection_samples(
+pub(crate) async fn objection_samples(
     app: &crate::helpers::TestApp,
     rep: &callcoach::store::UserId,
     scores: &[f64],
