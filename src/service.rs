@@ -27,6 +27,9 @@ use crate::worker::{QueueSignals, WorkerContext, WorkerPool};
 #[derive(Debug)]
 pub struct Service {
     addr: SocketAddr,
+    /// Held while the service runs, so a second one on the same data
+    /// directory is refused.
+    _data_lock: std::fs::File,
     store: Store,
     stop: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
@@ -35,6 +38,7 @@ pub struct Service {
 /// Opens everything the service needs, binds the socket and starts serving.
 pub async fn start(config: Config) -> anyhow::Result<Service> {
     let config = Arc::new(config);
+    let data_lock = lock_data_dir(&config.data_dir)?;
     let store = open_store(&config).await?;
     store
         .requeue_running_jobs()
@@ -86,6 +90,7 @@ pub async fn start(config: Config) -> anyhow::Result<Service> {
     let task = tokio::spawn(serve(listener, state, stopped, workers, watch_stop));
     Ok(Service {
         addr,
+        _data_lock: data_lock,
         store,
         stop,
         task,
@@ -149,6 +154,36 @@ async fn serve(
                 "open requests cut off at shutdown"
             );
             Ok(())
+        }
+    }
+}
+
+/// Takes the lock file of the data directory, which one running service
+/// holds; the operating system drops it when the process ends.
+fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(data_dir).with_context(|| {
+        format!(
+            "create the data directory {} (setting data_dir)",
+            data_dir.display()
+        )
+    })?;
+    let path = data_dir.join("callcoach.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("open the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another callcoach service is using the data directory {} (it holds {}): stop it, \
+             or give this one its own directory with --data",
+            data_dir.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(err)) => {
+            Err(err).with_context(|| format!("lock {}", path.display()))
         }
     }
 }

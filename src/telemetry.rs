@@ -1,4 +1,5 @@
-//! Logging set-up: `tracing` with an `EnvFilter`, written to stderr.
+//! Logging set-up: `tracing` with an `EnvFilter`, written to stderr, in
+//! colour only when stderr is a terminal.
 
 use tracing::Level;
 use tracing_subscriber::EnvFilter;
@@ -16,6 +17,7 @@ pub fn init(level: Level) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

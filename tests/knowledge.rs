@@ -290,6 +290,23 @@ fn check_command_exits_nonzero() {
 }
 
 #[test]
+fn closed_stdout_pipe_ends_quietly() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+
+    let output = Command::new(env!("CARGO_BIN_EXE_callcoach"))
+        .args(["kb", "check"])
+        .arg(corpus_dir())
+        .stdout(writer)
+        .output()
+        .expect("run");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn search_finds_mandarin_word() {
     let index_dir = tempfile::tempdir().expect("temp dir");
     let index = build_index(&bundled(), index_dir.path());

@@ -124,12 +124,12 @@ pub(crate) fn run(command: Command) -> anyhow::Result<()> {
             if let (Some(call), Some(object)) = (&stored, value.as_object_mut()) {
                 object.insert("call_id".into(), call.id.to_string().into());
             }
-            println!("{}", serde_json::to_string_pretty(&value)?);
+            outln!("{}", serde_json::to_string_pretty(&value)?);
         }
         Format::Text => {
             print_analysis(&analysis);
             if let Some(call) = stored {
-                println!("stored as call {}", call.id);
+                outln!("stored as call {}", call.id);
             }
         }
     }
@@ -142,18 +142,22 @@ fn print_analysis(analysis: &CallAnalysis) {
     } else {
         ""
     };
-    println!(
+    outln!(
         "Call of {} ms, {} channel(s){estimated}",
-        analysis.duration_ms, analysis.channels
+        analysis.duration_ms,
+        analysis.channels
     );
     for turn in &analysis.turns {
         let who = match turn.speaker {
             Speaker::Customer => "customer",
             Speaker::Rep => "rep",
         };
-        println!(
+        outln!(
             "  #{} {who} [{} - {} ms] {}",
-            turn.index, turn.start_ms, turn.end_ms, turn.text
+            turn.index,
+            turn.start_ms,
+            turn.end_ms,
+            turn.text
         );
     }
     for exchange in &analysis.exchanges {
@@ -174,23 +178,28 @@ fn print_analysis(analysis: &CallAnalysis) {
                 score.overall.score, score.coverage.best_strategy_id
             ));
         }
-        println!("{line}");
+        outln!("{line}");
     }
     let summary = &analysis.summary;
-    println!(
+    outln!(
         "Talk ratio {:.2}, {} question(s) asked",
-        summary.talk_ratio, summary.questions_asked
+        summary.talk_ratio,
+        summary.questions_asked
     );
     if let Some(longest) = &summary.longest_monologue {
-        println!(
+        outln!(
             "Longest monologue: turn {}, {} ms",
-            longest.turn, longest.duration_ms
+            longest.turn,
+            longest.duration_ms
         );
     }
     for moment in &summary.key_moments {
-        println!(
+        outln!(
             "  {} ms: \"{}\" ({}/{})",
-            moment.start_ms, moment.phrase, moment.scenario_id, moment.strategy_id
+            moment.start_ms,
+            moment.phrase,
+            moment.scenario_id,
+            moment.strategy_id
         );
     }
 }

@@ -50,7 +50,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<()> {
     })?;
 
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&reports)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&reports)?),
         Format::Text => reports.iter().for_each(print_report),
     }
     Ok(())
@@ -62,20 +62,24 @@ fn print_report(report: &CheckpointReport) {
     } else {
         "not passed"
     };
-    println!(
+    outln!(
         "{}: {state}, {} of {} call(s) counted",
         report.checkpoint_id,
         report.counted.len(),
         report.required_calls
     );
     for call in &report.counted {
-        println!(
+        outln!(
             "  counted {}: turn {} ({}), overall {:.1}, coverage {:.2}",
-            call.call_id, call.turn, call.scenario_id, call.overall, call.coverage
+            call.call_id,
+            call.turn,
+            call.scenario_id,
+            call.overall,
+            call.coverage
         );
     }
     for call in &report.rejected {
-        println!(
+        outln!(
             "  not counted {}: {}",
             call.call_id,
             call.reasons.join("; ")

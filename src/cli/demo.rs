@@ -52,16 +52,16 @@ pub(crate) struct DemoUsers {
 impl DemoUsers {
     /// Prints each user's role, name and token, and the page addresses.
     pub(crate) fn print(&self, base: &str) {
-        println!("demo users (tokens are shown once; send Authorization: Bearer <token>):");
+        outln!("demo users (tokens are shown once; send Authorization: Bearer <token>):");
         for (user, token) in &self.users {
             let role = if user.top_seller {
                 "rep (top seller)"
             } else {
                 user.role.as_str()
             };
-            println!("  {role:<16} {:<18} {token}", user.display_name);
+            outln!("  {role:<16} {:<18} {token}", user.display_name);
         }
-        println!("pages: {base}/drill  {base}/coach  {base}/manager");
+        outln!("pages: {base}/drill  {base}/coach  {base}/manager");
     }
 }
 

@@ -222,12 +222,12 @@ fn score(args: ScoreArgs) -> anyhow::Result<()> {
             if let (Some(attempt), Some(object)) = (&attempt, value.as_object_mut()) {
                 object.insert("attempt_id".into(), attempt.id.to_string().into());
             }
-            println!("{}", serde_json::to_string_pretty(&value)?);
+            outln!("{}", serde_json::to_string_pretty(&value)?);
         }
         Format::Text => {
             print_score(&scored);
             if let Some(attempt) = attempt {
-                println!("stored as attempt {}", attempt.id);
+                outln!("stored as attempt {}", attempt.id);
             }
         }
     }
@@ -319,24 +319,27 @@ where
 
 fn print_prompt(prompt: &DrillPrompt, format: Format) -> anyhow::Result<()> {
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(prompt)?);
+        outln!("{}", serde_json::to_string_pretty(prompt)?);
         return Ok(());
     }
-    println!(
+    outln!(
         "Drill of {} for {}: {} ({})",
-        prompt.date, prompt.rep_id, prompt.title, prompt.scenario_id
+        prompt.date,
+        prompt.rep_id,
+        prompt.title,
+        prompt.scenario_id
     );
-    println!("Customer: \"{}\"", prompt.customer_line);
+    outln!("Customer: \"{}\"", prompt.customer_line);
     match &prompt.customer_audio {
-        Some(audio) => println!(
+        Some(audio) => outln!(
             "Audio: {} from {} ms to {} ms",
             audio.path.display(),
             audio.start_ms,
             audio.end_ms
         ),
-        None => println!("Audio: none (run scripts/synth-snippets.sh to generate corpus audio)"),
+        None => outln!("Audio: none (run scripts/synth-snippets.sh to generate corpus audio)"),
     }
-    println!(
+    outln!(
         "Answer within {} s; top sellers start after about {} ms.",
         prompt.answer_limit_ms / 1000,
         prompt.latency.top_seller_ms
@@ -346,9 +349,11 @@ fn print_prompt(prompt: &DrillPrompt, format: Format) -> anyhow::Result<()> {
     } else {
         prompt.draw.chosen.reasons.join("; ")
     };
-    println!(
+    outln!(
         "Drawn with weight {:.2} of {:.2} among {} unseen scenario(s): {reasons}",
-        prompt.draw.chosen.weight, prompt.draw.total_weight, prompt.draw.candidates
+        prompt.draw.chosen.weight,
+        prompt.draw.total_weight,
+        prompt.draw.candidates
     );
     Ok(())
 }
@@ -356,9 +361,11 @@ fn print_prompt(prompt: &DrillPrompt, format: Format) -> anyhow::Result<()> {
 /// Prints a drill score as readable text.
 pub(super) fn print_score(scored: &ScoredAnswer) {
     let score = &scored.score;
-    println!(
+    outln!(
         "Scenario {} ({}), overall {:.1} / 100",
-        score.scenario_id, score.language, score.overall.score
+        score.scenario_id,
+        score.language,
+        score.overall.score
     );
     print_transcript(score);
     for strategy in &score.coverage.strategies {
@@ -367,9 +374,10 @@ pub(super) fn print_score(scored: &ScoredAnswer) {
         } else {
             ""
         };
-        println!(
+        outln!(
             "Strategy {}{best}: coverage {:.2}",
-            strategy.strategy_id, strategy.adjusted_coverage
+            strategy.strategy_id,
+            strategy.adjusted_coverage
         );
         for phrase in &strategy.phrases {
             let mark = if phrase.matched { "x" } else { " " };
@@ -378,22 +386,25 @@ pub(super) fn print_score(scored: &ScoredAnswer) {
                 .as_ref()
                 .map(|o| format!(" at {} ms", o.start_ms))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "  [{mark}] {} (weight {}){at}",
-                phrase.phrase, phrase.weight
+                phrase.phrase,
+                phrase.weight
             );
         }
     }
     let latency = &score.latency;
     match latency.latency_ms {
-        Some(ms) => println!(
+        Some(ms) => outln!(
             "Latency {ms} ms against top seller {} ms (band {}-{} ms)",
-            latency.band.top_seller_ms, latency.band.min_ms, latency.band.max_ms
+            latency.band.top_seller_ms,
+            latency.band.min_ms,
+            latency.band.max_ms
         ),
-        None => println!("Latency: no speech after the prompt"),
+        None => outln!("Latency: no speech after the prompt"),
     }
     let delivery = &score.delivery;
-    println!(
+    outln!(
         "Delivery {:.2}: rate {:.0} ({:?}), {} filler(s), {} ms{}",
         delivery.score,
         delivery.rate,
@@ -407,7 +418,7 @@ pub(super) fn print_score(scored: &ScoredAnswer) {
         }
     );
     print_feedback(score);
-    println!(
+    outln!(
         "Feedback ready {} ms after the end of the audio",
         scored.feedback_ms
     );
@@ -415,13 +426,15 @@ pub(super) fn print_score(scored: &ScoredAnswer) {
 
 fn print_transcript(score: &DrillScore) {
     if score.transcript.no_speech {
-        println!("Transcript: no speech detected in the answer");
+        outln!("Transcript: no speech detected in the answer");
         return;
     }
     for segment in &score.transcript.segments {
-        println!(
+        outln!(
             "  [{} - {} ms] {}",
-            segment.start_ms, segment.end_ms, segment.text
+            segment.start_ms,
+            segment.end_ms,
+            segment.text
         );
     }
 }
@@ -430,16 +443,16 @@ fn print_feedback(score: &DrillScore) {
     let feedback = &score.feedback;
     let missed: Vec<&str> = feedback.missed.iter().map(|m| m.phrase.as_str()).collect();
     if !missed.is_empty() {
-        println!(
+        outln!(
             "Missed phrases of {}: {}",
             feedback.strategy_id,
             missed.join(", ")
         );
     }
     if let Some(example) = &feedback.example {
-        println!("Top seller {}: {}", example.seller, example.text.trim());
+        outln!("Top seller {}: {}", example.seller, example.text.trim());
         if let Some(snippet) = &example.snippet {
-            println!(
+            outln!(
                 "  snippet {} from {} ms to {} ms",
                 snippet.audio.display(),
                 snippet.start_ms,
@@ -448,27 +461,32 @@ fn print_feedback(score: &DrillScore) {
         }
     }
     for note in &feedback.notes {
-        println!("Note: {}", note.message);
+        outln!("Note: {}", note.message);
     }
 }
 
 fn print_review(review: &AttemptReview, format: Format) -> anyhow::Result<()> {
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(review)?);
+        outln!("{}", serde_json::to_string_pretty(review)?);
         return Ok(());
     }
     let (original, effective) = (&review.reviewed.original, &review.reviewed.effective);
-    println!(
+    outln!(
         "Attempt {}: overall {:.1} original, {:.1} effective",
-        review.attempt_id, original.overall.score, effective.overall.score
+        review.attempt_id,
+        original.overall.score,
+        effective.overall.score
     );
     for id in coach::phrase_ids(effective) {
-        println!("  phrase id {id}");
+        outln!("  phrase id {id}");
     }
     for entry in &review.history {
-        println!(
+        outln!(
             "  #{} by {}: {:?} ({})",
-            entry.seq, entry.coach_id, entry.change, entry.comment
+            entry.seq,
+            entry.coach_id,
+            entry.change,
+            entry.comment
         );
     }
     Ok(())

@@ -72,11 +72,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
 
     let bytes = render(&heatmap, args.format)?;
     if to_stdout {
-        println!("{}", String::from_utf8_lossy(&bytes));
+        outln!("{}", String::from_utf8_lossy(&bytes));
         return Ok(());
     }
     write_report(&args.out, &bytes)?;
-    println!("{}", args.out.display());
+    outln!("{}", args.out.display());
     Ok(())
 }
 

@@ -214,7 +214,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<()> {
 fn check(dir: &Path) -> anyhow::Result<()> {
     let report = check_corpus(dir).with_context(|| format!("checking corpus {}", dir.display()))?;
     for problem in &report.problems {
-        println!("{problem}");
+        outln!("{problem}");
     }
     if !report.is_clean() {
         bail!(
@@ -224,7 +224,7 @@ fn check(dir: &Path) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    println!(
+    outln!(
         "{}: {} scenario files, no problems",
         dir.display(),
         report.files_checked
@@ -238,7 +238,7 @@ fn build(corpus_dir: &Path, data: &Path) -> anyhow::Result<()> {
     let mut index = KnowledgeIndex::open_or_create(&index_dir)
         .with_context(|| format!("opening index {}", index_dir.display()))?;
     let report = index.update(&corpus).context("updating the index")?;
-    println!(
+    outln!(
         "{}: {} added, {} updated, {} removed, {} unchanged, {} documents written, {} commits",
         index_dir.display(),
         report.added.len(),
@@ -257,25 +257,25 @@ fn search(request: &SearchRequest, format: Format, data: &Path) -> anyhow::Resul
         .with_context(|| format!("opening index {}", index_dir.display()))?;
     let hits = index.search(request).context("searching the index")?;
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&hits)?);
+        outln!("{}", serde_json::to_string_pretty(&hits)?);
         return Ok(());
     }
     for hit in &hits {
         let strategy = hit.strategy.as_deref().unwrap_or("-");
         let seller = hit.seller.as_deref().unwrap_or("-");
-        println!(
+        outln!(
             "{:7.3}  {} / {strategy}  [{} {}]  {seller}",
             hit.score,
             hit.scenario,
             hit.lang,
             hit.kind.as_str()
         );
-        println!(
+        outln!(
             "         {}",
             hit.text.split_whitespace().collect::<Vec<_>>().join(" ")
         );
         if let Some(snippet) = &hit.snippet {
-            println!(
+            outln!(
                 "         audio {} {}-{} ms",
                 snippet.audio.display(),
                 snippet.start_ms,
@@ -284,7 +284,7 @@ fn search(request: &SearchRequest, format: Format, data: &Path) -> anyhow::Resul
         }
     }
     if hits.is_empty() {
-        println!("no hits for {:?}", request.query);
+        outln!("no hits for {:?}", request.query);
     }
     Ok(())
 }
@@ -298,20 +298,20 @@ fn classify(text: &str, format: Format, corpus_dir: &Path, embeddings: bool) -> 
     };
     let matches = classifier.classify(text);
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&matches)?);
+        outln!("{}", serde_json::to_string_pretty(&matches)?);
         return Ok(());
     }
     for m in matches.iter().take(5) {
         let title = corpus
             .scenario(&m.scenario_id)
             .map_or("", |s| s.title_en.as_str());
-        println!("{:.3}  {}  ({title})", m.score, m.scenario_id);
+        outln!("{:.3}  {}  ({title})", m.score, m.scenario_id);
     }
     if matches.is_empty() {
-        println!("none: the line matches no scenario");
+        outln!("none: the line matches no scenario");
     }
     let scorers = if combined { "bm25 + embedding" } else { "bm25" };
-    println!("scored with {scorers}");
+    outln!("scored with {scorers}");
     Ok(())
 }
 
@@ -339,9 +339,11 @@ fn phrases(
         _ => None,
     };
     for strategy in &file.scenario.strategies {
-        println!(
+        outln!(
             "{} ({} / {})",
-            strategy.id, strategy.name_en, strategy.name_zh
+            strategy.id,
+            strategy.name_en,
+            strategy.name_zh
         );
         for phrase in &strategy.key_phrases {
             let status = match phrase.status {
@@ -349,24 +351,29 @@ fn phrases(
                 PhraseStatus::Proposed => "proposed",
                 PhraseStatus::Rejected => "rejected",
             };
-            println!(
+            outln!(
                 "  {} {:4.2} {status:8} {}",
-                phrase.lang, phrase.weight, phrase.text
+                phrase.lang,
+                phrase.weight,
+                phrase.text
             );
         }
     }
     let Some(proposals) = proposals else {
         return Ok(());
     };
-    println!("proposed:");
+    outln!("proposed:");
     for p in &proposals {
-        println!(
+        outln!(
             "  {} {} {:4.2} {}",
-            p.strategy, p.phrase.lang, p.phrase.weight, p.phrase.text
+            p.strategy,
+            p.phrase.lang,
+            p.phrase.weight,
+            p.phrase.text
         );
     }
     if let Some(added) = added {
-        println!("{added} proposal(s) written to {}", file.path.display());
+        outln!("{added} proposal(s) written to {}", file.path.display());
     }
     Ok(())
 }
@@ -387,9 +394,9 @@ fn review_one(
         .with_context(|| format!("reviewing {text:?} in {}", path.display()))?;
     let report = check_corpus(corpus_dir)?;
     for problem in report.problems.iter().filter(|p| p.file == path) {
-        println!("{problem}");
+        outln!("{problem}");
     }
-    println!("{}: {text:?} updated", path.display());
+    outln!("{}: {text:?} updated", path.display());
     Ok(())
 }
 

@@ -5,6 +5,14 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// Prints a line to stdout like `println!`, but ends the process quietly
+/// when stdout is a closed pipe (`callcoach kb search x | head -1`).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod call;
 mod checkpoint;
 mod demo;
@@ -126,4 +134,20 @@ pub(crate) fn models_dir() -> PathBuf {
     std::env::var_os("CALLCOACH_MODELS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("models"))
+}
+
+/// Writes to stdout; a closed pipe ends the process with status 0, as the
+/// reader has all it wanted, and any other write error with status 1.
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_fmt(args).and_then(|()| stdout.flush());
+    match written {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(err) => {
+            eprintln!("error: cannot write to stdout: {err}");
+            std::process::exit(1);
+        }
+    }
 }

@@ -128,7 +128,7 @@ fn run_list() -> anyhow::Result<()> {
         } else {
             "not installed"
         };
-        println!("{:<10} {:<14} {}", entry.name, state, entry.description);
+        outln!("{:<10} {:<14} {}", entry.name, state, entry.description);
     }
     for entry in &manifest.embeddings {
         let dir = crate::model::embedding::embedding_dir(&models_dir, entry);
@@ -138,7 +138,7 @@ fn run_list() -> anyhow::Result<()> {
         } else {
             "not installed"
         };
-        println!("{:<10} {:<14} {}", entry.name, state, entry.description);
+        outln!("{:<10} {:<14} {}", entry.name, state, entry.description);
     }
     Ok(())
 }

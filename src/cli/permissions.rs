@@ -87,7 +87,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     })?;
 
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => print_text(&report),
     }
     Ok(())
@@ -133,13 +133,13 @@ fn grant_report(grant: GrantedPermission, audit: &[StoredAuditEntry]) -> GrantRe
 
 fn print_text(report: &Report) {
     if let Some(changes) = &report.changes {
-        println!("{} change(s) by the unlock rules", changes.len());
+        outln!("{} change(s) by the unlock rules", changes.len());
         for change in changes {
-            println!("  {:?} {}", change.action, change.permission);
+            outln!("  {:?} {}", change.action, change.permission);
         }
     }
     if report.granted.is_empty() {
-        println!("rep {} holds no permissions", report.rep_id);
+        outln!("rep {} holds no permissions", report.rep_id);
     }
     for grant in &report.granted {
         let by = match (&grant.rule_id, &grant.actor_id) {
@@ -147,10 +147,10 @@ fn print_text(report: &Report) {
             (Some(rule), None) => format!("by rule {rule}"),
             (None, None) => "by an unrecorded actor".to_string(),
         };
-        println!("{} (granted {} {by})", grant.permission, grant.granted_at);
+        outln!("{} (granted {} {by})", grant.permission, grant.granted_at);
         grant.evidence.iter().for_each(print_evidence);
         if let Some(reason) = &grant.reason {
-            println!("  reason: {reason}");
+            outln!("  reason: {reason}");
         }
     }
 }
@@ -161,7 +161,7 @@ fn print_evidence(evidence: &Evidence) {
             checkpoint_id,
             passed,
             ..
-        } => println!("  checkpoint {checkpoint_id}: passed {passed}"),
+        } => outln!("  checkpoint {checkpoint_id}: passed {passed}"),
         Evidence::Score {
             dimension,
             mean,
@@ -171,11 +171,11 @@ fn print_evidence(evidence: &Evidence) {
             ..
         } => {
             let mean = mean.map_or_else(|| "none".to_string(), |m| format!("{m:.1}"));
-            println!(
+            outln!(
                 "  {dimension}: mean {mean} over {samples} sample(s) in {window_days} days, \
                  at least {at_least}"
             );
         }
-        Evidence::Note { text } => println!("  note: {text}"),
+        Evidence::Note { text } => outln!("  note: {text}"),
     }
 }

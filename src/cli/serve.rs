@@ -67,7 +67,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         };
         let running = service::start(config).await?;
         let base = format!("http://{}", running.addr());
-        println!("callcoach listening on {base} (API {base}/api/v1, stop with Ctrl-C)");
+        outln!("callcoach listening on {base} (API {base}/api/v1, stop with Ctrl-C)");
         if let Some(demo) = demo {
             demo.print(&base);
         }

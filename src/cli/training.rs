@@ -99,7 +99,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     })?;
 
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => print_text(&report, args.create),
     }
     Ok(())
@@ -107,30 +107,34 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
 
 fn print_text(report: &Report, created: bool) {
     if created {
-        println!(
+        outln!(
             "created {} task(s), skipped {} weak cell(s)",
             report.created.len(),
             report.skipped.len()
         );
         for (cell, reason) in &report.skipped {
-            println!("  skipped {} {}: {reason:?}", cell.rep_id, cell.dimension);
+            outln!("  skipped {} {}: {reason:?}", cell.rep_id, cell.dimension);
         }
     }
     if report.tasks.is_empty() {
-        println!("the team has no training tasks");
+        outln!("the team has no training tasks");
     }
     for task in &report.tasks {
         let scenario = task.scenario_id.as_deref().unwrap_or("any scenario");
-        println!(
+        outln!(
             "{} {} {} {} ({scenario}): {}",
-            task.id, task.status, task.rep_id, task.dimension, task.reason
+            task.id,
+            task.status,
+            task.rep_id,
+            task.dimension,
+            task.reason
         );
         if let Some(result) = report
             .remeasured
             .iter()
             .find(|r| r.task_id == task.id.as_str())
         {
-            println!("  {}", remeasure_line(result));
+            outln!("  {}", remeasure_line(result));
         }
     }
 }

@@ -96,7 +96,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("transcription of {} failed", args.file.display()))?;
 
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&transcript)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&transcript)?),
         Format::Text => print_text(&transcript),
     }
     Ok(())
@@ -113,11 +113,11 @@ fn select_channel(recording: &Audio, choice: ChannelChoice) -> anyhow::Result<Ve
 
 fn print_text(transcript: &Transcript) {
     if transcript.no_speech {
-        println!("(no speech)");
+        outln!("(no speech)");
         return;
     }
     for segment in &transcript.segments {
-        println!(
+        outln!(
             "[{} --> {}] {}",
             clock(segment.start_ms),
             clock(segment.end_ms),

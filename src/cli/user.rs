@@ -124,11 +124,14 @@ async fn add(store: &Store, args: NewUserArgs<'_>) -> anyhow::Result<()> {
         .await
         .context("issue the token")?;
     let top_seller = if user.top_seller { " top seller" } else { "" };
-    println!(
+    outln!(
         "created {}{top_seller} {} ({}) id {}",
-        user.role, user.display_name, user.email, user.id
+        user.role,
+        user.display_name,
+        user.email,
+        user.id
     );
-    println!("token (shown once): {}", issued.token.expose());
+    outln!("token (shown once): {}", issued.token.expose());
     Ok(())
 }
 
@@ -155,9 +158,12 @@ fn print_user(user: &User, team: &str) {
         "active"
     };
     let seller = if user.top_seller { "top_seller" } else { "-" };
-    println!(
+    outln!(
         "{}\t{}\t{}\t{}\t{team}\t{state}\t{seller}",
-        user.id, user.role, user.display_name, user.email
+        user.id,
+        user.role,
+        user.display_name,
+        user.email
     );
 }
 
@@ -178,7 +184,7 @@ async fn find_or_create_team(store: &Store, name: &str) -> anyhow::Result<Team> 
         return Ok(team);
     }
     let team = store.create_team(name).await.context("create the team")?;
-    println!("created team {} id {}", team.name, team.id);
+    outln!("created team {} id {}", team.name, team.id);
     Ok(team)
 }
 

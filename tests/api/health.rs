@@ -72,3 +72,22 @@ async fn web_index_page_is_served() {
     assert!(text.contains("/api/v1"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn second_service_on_the_data_directory_is_refused() {
+    let mut app = spawn_app().await;
+
+    let refusal = app.start_second_service().await;
+
+    assert!(refusal.contains("another callcoach service"), "{refusal}");
+    assert!(refusal.contains("callcoach.lock"), "{refusal}");
+    assert!(refusal.contains("--data"), "{refusal}");
+    app.restart(crate::helpers::Options::default()).await;
+    let response = app.get("/healthz", None).send().await.expect("sent");
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::OK,
+        "restart after stop works"
+    );
+    app.stop().await;
+}

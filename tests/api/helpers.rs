@@ -222,6 +222,18 @@ impl TestApp {
         self.service = Some(service);
     }
 
+    /// Starts a second service on the running one's data directory and
+    /// returns why it refused to start.
+    pub(crate) async fn start_second_service(&self) -> String {
+        match service::start(config(self.data.path(), &Options::default())).await {
+            Ok(second) => {
+                second.stop().await.expect("second service stops");
+                panic!("a second service started on the same data directory");
+            }
+            Err(err) => format!("{err:#}"),
+        }
+    }
+
     /// Stops the service gracefully.
     pub(crate) async fn stop(mut self) {
         if let Some(service) = self.service.take() {

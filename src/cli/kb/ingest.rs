@@ -42,7 +42,7 @@ pub(super) fn run(
         };
         // A hidden bar (stderr is not a terminal) drops its println output.
         if bar.is_hidden() {
-            println!("{line}");
+            outln!("{line}");
         } else {
             bar.println(line);
         }
@@ -56,7 +56,7 @@ pub(super) fn run(
         .filter_map(|(_, r)| r.as_ref().ok())
         .map(|r| r.added.len())
         .sum();
-    println!(
+    outln!(
         "{} of {} calls ingested, {added} example(s) added",
         files.len() - failed,
         files.len()
