@@ -509,6 +509,62 @@ async fn daily_draw_covers_corpus_before_repeat() {
     );
 }
 
+#[tokio::test]
+async fn drill_is_drawn_for_reps_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, _, coach) = store_with_users(dir.path()).await;
+    let date = time::macros::date!(2025 - 03 - 01);
+
+    let err = drill::today(&store, &corpus(), &coach, date, Language::En)
+        .await
+        .expect_err("a coach draws no drill");
+
+    assert!(err.to_string().contains("is a coach, not a rep"), "{err}");
+    let history = store
+        .draw_history(&coach, date, date + time::Duration::days(1))
+        .await
+        .expect("history reads");
+    assert!(history.is_empty(), "no draw recorded for the coach");
+}
+
+#[test]
+fn prompt_end_past_the_recording_is_rejected() {
+    let output = Command::new(env!("CARGO_BIN_EXE_callcoach"))
+        .current_dir(root())
+        .args([
+            "drill",
+            "score",
+            "--scenario",
+            "price_too_expensive",
+            "--audio",
+        ])
+        .arg(root().join("tests/fixtures/generated/vad_gap1200_en.wav"))
+        .args(["--prompt-end-ms", "600000"])
+        .output()
+        .expect("callcoach runs");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("--prompt-end-ms 600000 is at or past the end"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn kb_search_rejects_zero_limit() {
+    let output = Command::new(env!("CARGO_BIN_EXE_callcoach"))
+        .current_dir(root())
+        .args(["kb", "search", "price", "--limit", "0"])
+        .output()
+        .expect("callcoach runs");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("--limit"), "{stderr}");
+    assert!(stderr.contains("1..=1000"), "{stderr}");
+}
+
 fn text_score(scenario: &str, text: &str) -> DrillScore {
     let words: Vec<Word> = text
         .split_whitespace()

@@ -186,6 +186,16 @@ fn score(args: ScoreArgs) -> anyhow::Result<()> {
     };
     let recording = audio::decode_file(&args.audio, &limits)
         .with_context(|| format!("cannot read answer recording {}", args.audio.display()))?;
+    if args.prompt_end_ms >= recording.duration_ms() && args.prompt_end_ms > 0 {
+        anyhow::bail!(
+            "--prompt-end-ms {} is at or past the end of {} ({} ms long): pass the offset at \
+             which the customer's line ends inside the recording, or 0 when it holds only \
+             the answer",
+            args.prompt_end_ms,
+            args.audio.display(),
+            recording.duration_ms()
+        );
+    }
     let engine = load_engine(args.model.as_deref(), args.language)?;
     let mut options = AnswerOptions {
         language: args.language,

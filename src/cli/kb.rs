@@ -48,8 +48,9 @@ pub enum Command {
         /// Language to search [default: detected from the query]
         #[arg(long)]
         lang: Option<Language>,
-        /// Maximum number of hits.
-        #[arg(long, default_value_t = 10)]
+        /// Maximum number of hits, 1 to 1000.
+        #[arg(long, default_value_t = 10,
+            value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
         limit: usize,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -111,8 +112,9 @@ pub enum Command {
         /// Also lists phrases extracted from the example answers.
         #[arg(long)]
         propose: bool,
-        /// Proposals per strategy and language.
-        #[arg(long, default_value_t = 5)]
+        /// Proposals per strategy and language, 1 to 100.
+        #[arg(long, default_value_t = 5,
+            value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100))]
         limit: usize,
         /// Appends the proposals to the scenario file with status `proposed`.
         #[arg(long, requires = "propose")]

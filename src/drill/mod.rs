@@ -50,6 +50,14 @@ pub enum Error {
     /// The corpus has no scenarios to draw from.
     #[error("the corpus has no scenarios to draw from")]
     EmptyCorpus,
+    /// Drills are drawn for reps only.
+    #[error("user {user} is a {role}, not a rep: drills are drawn for reps only")]
+    NotARep {
+        /// The user id.
+        user: UserId,
+        /// The user's role.
+        role: crate::store::users::Role,
+    },
     /// The answer needs a multilingual model, but an English-only one is loaded.
     #[error(
         "the answer is in {language} but model {model} is English-only: \
@@ -102,7 +110,13 @@ pub async fn today(
     date: Date,
     language: Language,
 ) -> Result<DrillPrompt> {
-    store.user(rep).await?;
+    let user = store.user(rep).await?;
+    if user.role != crate::store::users::Role::Rep {
+        return Err(Error::NotARep {
+            user: user.id,
+            role: user.role,
+        });
+    }
     let scenarios: Vec<&Scenario> = corpus.scenarios().collect();
     let history = store
         .draw_history(rep, date - Duration::days(HISTORY_DAYS), date)

@@ -241,6 +241,7 @@ impl From<crate::drill::Error> for ApiError {
         match err {
             E::Store(inner) => inner.into(),
             E::UnknownScenario { .. } => ApiError::NotFound(err.to_string()),
+            E::NotARep { .. } => ApiError::Forbidden(err.to_string()),
             E::EmptyCorpus | E::NeedsMultilingualModel { .. } => {
                 ApiError::Unavailable(err.to_string())
             }
