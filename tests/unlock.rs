@@ -279,6 +279,35 @@ fn old_scores_fall_out_of_window() {
 }
 
 #[test]
+fn changed_rules_need_a_higher_version() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("unlock.toml");
+    std::fs::write(&path, RULES).expect("write rules");
+    let set = RuleSet::load(&path, DimensionSet::default()).expect("valid rules");
+
+    std::fs::write(&path, RULES.replace("at_least = 75", "at_least = 60")).expect("write rules");
+    let same = set.reload().unwrap_err();
+    std::fs::write(
+        &path,
+        RULES
+            .replace("version = 3", "version = 2")
+            .replace("at_least = 75", "at_least = 60"),
+    )
+    .expect("write rules");
+    let lower = set.reload().unwrap_err();
+
+    assert!(
+        same.to_string()
+            .contains("version 3 is not above version 3"),
+        "{same}"
+    );
+    assert!(lower.to_string().contains("raise version"), "{lower}");
+    assert!((set.current().rules[0].min_scores[0].at_least - 75.0).abs() < 1e-9);
+    std::fs::write(&path, RULES.replace("version = 3", "version = 5")).expect("write rules");
+    assert_eq!(set.reload().expect("same rules, higher version").version, 5);
+}
+
+#[test]
 fn failed_reload_keeps_last_good_rules() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("unlock.toml");

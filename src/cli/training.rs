@@ -63,6 +63,13 @@ struct Report {
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let team =
         TeamId::parse(&args.team).with_context(|| format!("invalid --team {:?}", args.team))?;
+    let max_days = crate::http::heatmaps::MAX_WINDOW_DAYS;
+    if args.window_days == 0 || args.window_days > max_days {
+        anyhow::bail!(
+            "invalid --window-days {}: expected 1 to {max_days}",
+            args.window_days
+        );
+    }
     let scenarios = if args.create {
         let corpus = load_corpus(&args.corpus)?;
         corpus.scenarios().cloned().collect()

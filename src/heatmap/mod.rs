@@ -388,11 +388,29 @@ fn build_cells(
 
 /// Writes `bytes` to `path` through a temporary file in the same directory,
 /// so a failed write never leaves a partial report.
+///
+/// A path that is not a regular file, such as `/dev/stdout` or a pipe, is
+/// written in place; a link to a regular file is replaced at its target,
+/// so the link stays.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let write_error = |source| Error::Write {
         path: path.to_path_buf(),
         source,
     };
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(write_error)?;
+            return std::io::Write::write_all(&mut file, bytes).map_err(write_error);
+        }
+        let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        if is_link {
+            let target = std::fs::canonicalize(path).map_err(write_error)?;
+            return write_atomically(&target, bytes);
+        }
+    }
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -407,6 +425,33 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn write_keeps_links_and_pipes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let target = dir.path().join("report.svg");
+        std::fs::write(&target, "old").expect("write target");
+        let link = dir.path().join("latest.svg");
+        std::os::unix::fs::symlink(&target, &link).expect("link");
+
+        write_atomically(&link, b"<svg/>").expect("write through the link");
+
+        let meta = std::fs::symlink_metadata(&link).expect("link metadata");
+        assert!(meta.file_type().is_symlink(), "the link was replaced");
+        assert_eq!(std::fs::read(&target).expect("target"), b"<svg/>");
+
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).expect("read the pipe"))
+        };
+        write_atomically(&fifo, b"<svg/>").expect("write into the pipe");
+        assert_eq!(reader.join().expect("reader"), b"<svg/>");
+        let meta = std::fs::symlink_metadata(&fifo).expect("pipe metadata");
+        assert!(!meta.is_file(), "the pipe was replaced by a file");
+    }
 
     fn sample(rep: &str, dimension: &str, score: f64, at: OffsetDateTime) -> ScoreSample {
         ScoreSample {

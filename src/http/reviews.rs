@@ -53,6 +53,12 @@ pub async fn monthly_review(
     ApiQuery(query): ApiQuery<ReviewQuery>,
 ) -> ApiResult<Response> {
     let rep = caller.readable_user(&state, &id).await?;
+    if rep.role != crate::store::users::Role::Rep {
+        return Err(ApiError::NotFound(format!(
+            "user {id} is a {}, not a rep: monthly reviews are kept for reps",
+            rep.role
+        )));
+    }
     let month = parse_month(query.month.as_deref())?;
     let format = query
         .format

@@ -93,10 +93,13 @@ pub struct TrainingTask {
     /// The coach who assigned it, or `None` for an automatic rule.
     pub assigned_by: Option<UserId>,
     /// Time of assignment.
+    #[serde(with = "time::serde::rfc3339")]
     pub assigned_at: OffsetDateTime,
     /// Deadline, if any.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub due_at: Option<OffsetDateTime>,
     /// Time the task was done or cancelled.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub closed_at: Option<OffsetDateTime>,
 }
 

@@ -45,6 +45,20 @@ pub enum Error {
         /// Description of the problem and of the fix.
         reason: String,
     },
+    /// The rules changed but their version did not rise, so audit entries
+    /// could not tell the old rules from the new ones.
+    #[error(
+        "{file}: the rules changed but version {version} is not above version {in_force} in \
+         force: raise version"
+    )]
+    VersionNotRaised {
+        /// File that was read.
+        file: PathBuf,
+        /// Version in the file.
+        version: u32,
+        /// Version in force.
+        in_force: u32,
+    },
     /// A user id for a manual change is empty or equals the engine's actor.
     #[error("invalid user id {0:?}: expected a non-empty id other than \"rules engine\"")]
     InvalidActor(String),
@@ -95,9 +109,21 @@ impl RuleSet {
     }
 
     /// Re-reads the file; on any error the previous rules stay in force and
-    /// the error is logged and returned.
+    /// the error is logged and returned. Changed rules must carry a higher
+    /// version than the rules in force.
     pub fn reload(&self) -> Result<Arc<Rules>> {
-        match Rules::load(&self.path, &self.dimensions) {
+        let in_force = self.current();
+        let loaded = Rules::load(&self.path, &self.dimensions).and_then(|rules| {
+            if rules.rules != in_force.rules && rules.version <= in_force.version {
+                return Err(Error::VersionNotRaised {
+                    file: self.path.clone(),
+                    version: rules.version,
+                    in_force: in_force.version,
+                });
+            }
+            Ok(rules)
+        });
+        match loaded {
             Ok(rules) => {
                 let rules = Arc::new(rules);
                 let mut guard = self

@@ -229,3 +229,26 @@ async fn review_bad_month_returns_422() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn review_of_a_coach_returns_404() {
+    let app = crate::helpers::spawn_app().await;
+    let path = format!(
+        "/api/v1/reps/{}/reviews/monthly?month={}",
+        app.users.coach.id,
+        current_month()
+    );
+
+    let request = app.get(&path, Some(&app.users.manager.token));
+    let (status, body) = json(request.send().await.expect("sent")).await;
+
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not a rep"),
+        "{body}"
+    );
+    app.stop().await;
+}
