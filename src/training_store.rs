@@ -203,7 +203,8 @@ fn weak_cell_of(task: &training::TrainingTask) -> WeakCell {
 }
 
 /// Closes the rep's open tasks whose scenario now has at least
-/// `drills_required` scored drill attempts since the task was assigned, and
+/// `drills_required` scored drill attempts from the task's assignment up
+/// to and including `now`, and
 /// returns the closed tasks. Tasks without a scenario close only by hand.
 pub async fn close_completed_tasks(
     store: &Store,
@@ -217,7 +218,10 @@ pub async fn close_completed_tasks(
         let Some(scenario) = task.scenario_id.as_deref() else {
             continue;
         };
-        let attempts = store.rep_drill_attempts(rep, task.assigned_at, now).await?;
+        // The window ends after `now`, so an attempt stored in the same
+        // millisecond as the check counts.
+        let until = now + time::Duration::milliseconds(1);
+        let attempts = store.rep_drill_attempts(rep, task.assigned_at, until).await?;
         let scored = attempts
             .iter()
             .filter(|a| a.scenario_id == scenario && a.overall_score.is_some())
@@ -267,11 +271,14 @@ pub async fn remeasure_task(
     let cell = before.cell(rep.id.as_str(), &stored.dimension);
     let score_before = cell.and_then(|c| c.score);
     let since = stored.closed_at.unwrap_or(stored.assigned_at);
+    // Up to and including `now`, so a sample stored in the same
+    // millisecond as the request counts.
+    let until = now + time::Duration::milliseconds(1);
     let filter = SampleFilter {
         rep_id: Some(rep.id.clone()),
         team_id: None,
         from: since,
-        to: now,
+        to: until,
     };
     let samples: Vec<_> = store
         .score_samples(&filter)
@@ -289,7 +296,7 @@ pub async fn remeasure_task(
         window_days: settings.window_days,
         ..crate::heatmap::HeatmapConfig::default()
     };
-    let mut result = training::remeasure(&task, &samples, now, &heatmap, &settings.training);
+    let mut result = training::remeasure(&task, &samples, until, &heatmap, &settings.training);
     if score_before.is_none() {
         result.score_before = None;
         if result.score_after.is_some() {
