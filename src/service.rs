@@ -323,6 +323,9 @@ async fn shutdown_signal() {
 /// leaves the service without automatic grants rather than stopping it.
 /// Loaded rules are re-read when the file changes (setting
 /// `unlock_rules_poll_secs`) and on `POST /api/v1/unlock-rules/reload`.
+///
+/// NOTE: only rules that loaded at start-up are re-read; after a failed
+/// first load the service needs a restart to pick up a fixed file.
 fn load_rules(config: &Config) -> Option<Arc<RuleSet>> {
     let path = &config.unlock_rules_file;
     let loaded = DimensionSet::load(&config.dimensions_file)

@@ -127,6 +127,10 @@ pub async fn today(
 }
 
 /// Stores a rep's recorded answer and queues its scoring.
+///
+/// NOTE: the whole recording is transcribed after the upload, so feedback
+/// comes a full decode after the answer ends; only `drill::AnswerSession`
+/// transcribes while the rep speaks.
 #[utoipa::path(post, path = "/api/v1/drills/attempts", tag = "drills", params(AttemptQuery),
     request_body(description = "audio body, or multipart/form-data with an `audio` part and \
         `scenario_id` and `language` fields", content_type = "audio/wav"),

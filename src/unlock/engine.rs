@@ -251,6 +251,9 @@ impl Evaluation {
 ///
 /// Permissions that no rule names are left as they are, so manual grants
 /// survive evaluation.
+///
+/// NOTE: a manual grant of a permission that a rule names is revoked at
+/// the rep's next evaluation while the rule's requirements do not hold.
 pub fn evaluate(
     rules: &Rules,
     rep: &RepState<'_>,
