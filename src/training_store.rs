@@ -30,7 +30,7 @@ pub enum Error {
     /// The store could not be read or written.
     #[error("failed to read or store training tasks")]
     Store(#[from] crate::store::Error),
-    /// The task's rep belongs to no team, so no heatmap holds the task's cell.
+    /// The task's rep belongs to no team, so no heatmap contains the task's cell.
     #[error("rep {0} of the task has no team: add the rep to a team first")]
     RepWithoutTeam(UserId),
 }
@@ -221,7 +221,9 @@ pub async fn close_completed_tasks(
         // The window ends after `now`, so an attempt stored in the same
         // millisecond as the check counts.
         let until = now + time::Duration::milliseconds(1);
-        let attempts = store.rep_drill_attempts(rep, task.assigned_at, until).await?;
+        let attempts = store
+            .rep_drill_attempts(rep, task.assigned_at, until)
+            .await?;
         let scored = attempts
             .iter()
             .filter(|a| a.scenario_id == scenario && a.overall_score.is_some())

@@ -136,8 +136,9 @@ pub(crate) fn models_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("models"))
 }
 
-/// Writes to stdout; a closed pipe ends the process with status 0, as the
-/// reader has all it wanted, and any other write error with status 1.
+/// Writes to stdout. A closed pipe ends the process with status 0 because
+/// the reader has all the output it needs; any other write error ends it
+/// with status 1.
 pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();

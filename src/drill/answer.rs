@@ -70,7 +70,7 @@ pub struct ScoredAnswer {
     pub score: DrillScore,
     /// Time from the end of the audio to the finished feedback, in milliseconds.
     pub feedback_ms: u64,
-    /// What live transcription decoded, and whether any of it was left
+    /// Counts of the live decoding work, and whether any of it was left
     /// when the audio ended.
     #[serde(skip)]
     pub transcription: LiveReport,

@@ -390,7 +390,7 @@ fn build_cells(
 /// so a failed write never leaves a partial report.
 ///
 /// A path that is not a regular file, such as `/dev/stdout` or a pipe, is
-/// written in place; a link to a regular file is replaced at its target,
+/// written in place. A link to a regular file is replaced at its target,
 /// so the link stays.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let write_error = |source| Error::Write {
@@ -441,8 +441,8 @@ mod tests {
         assert_eq!(std::fs::read(&target).expect("target"), b"<svg/>");
 
         let fifo = dir.path().join("pipe");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let mkfifo = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(mkfifo.is_ok_and(|s| s.success()), "mkfifo");
         let reader = {
             let fifo = fifo.clone();
             std::thread::spawn(move || std::fs::read(fifo).expect("read the pipe"))

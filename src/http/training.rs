@@ -1,6 +1,7 @@
 //! Training tasks: a coach assigns a rep work on a weak dimension, the rep
 //! and their coaches list it, a coach closes it as done or cancelled, and
-//! anyone who may read the rep sees whether the gap closed on real calls.
+//! anyone who may read the rep can check whether the gap closed on real
+//! calls.
 
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -4,9 +4,9 @@
 //! recording), cuts it at pauses and transcribes each finished chunk on a
 //! worker thread. While the worker is idle and the speaker pauses briefly,
 //! it also decodes the audio after the last cut as a draft. When the
-//! speaker stops, the draft is the transcript of that audio if no speech
-//! followed it; otherwise only the audio after the last cut is left to
-//! decode. Either way the full transcript is ready shortly after the
+//! speaker stops and no speech followed the draft, the draft is the
+//! transcript of that audio. Otherwise only the audio after the last cut is
+//! left to decode. Either way the full transcript is ready shortly after the
 //! answer ends instead of one whole-recording decode later.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -62,7 +62,7 @@ enum Job {
     Draft(ChunkJob),
 }
 
-/// What the worker decoded for one stream.
+/// Counts of the decoding work done for one stream.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct LiveReport {
     /// Chunks decoded, the last one included.
@@ -117,7 +117,7 @@ impl LiveTranscriber {
     }
 
     /// Appends samples, hands every chunk that ended in a pause to the
-    /// worker, and asks an idle worker for a draft after a short pause.
+    /// worker, and sends an idle worker a draft request after a short pause.
     pub fn push(&mut self, samples: &[f32]) {
         self.buffer.extend_from_slice(samples);
         let mut cut = false;
@@ -147,7 +147,7 @@ impl LiveTranscriber {
         ((self.buffer.len() - self.committed) / SAMPLES_PER_MS) as u64
     }
 
-    /// Whether the worker has no queued or running job.
+    /// Returns whether the worker has no queued or running job.
     pub fn is_idle(&self) -> bool {
         self.in_flight.load(Ordering::Acquire) == 0
     }
@@ -251,7 +251,7 @@ impl LiveTranscriber {
     }
 }
 
-/// What the worker thread returns: the chunk transcripts in order, its
+/// Result of the worker thread: the chunk transcripts in order, its
 /// counts, and whether the last chunk's transcript was a draft.
 struct WorkerOutput {
     parts: Vec<Transcript>,

@@ -104,8 +104,8 @@ pub struct Settings {
     pub no_speech_threshold: f32,
     /// Shrinks Whisper's 30 s encoder window to the chunk length plus one
     /// second, and to no less than about 7.7 s, which makes short chunks
-    /// four to five times faster to encode. Live drill answers use it; it
-    /// is off by default because a shorter window makes the models mishear
+    /// four to five times faster to encode. Live drill transcription uses
+    /// it. It is off by default because a shorter window makes the models mishear
     /// more small words, such as "cost and ownership" for "cost of
     /// ownership" (which key-phrase matching tolerates).
     pub fit_audio_context: bool,

@@ -77,11 +77,11 @@ async fn web_index_page_is_served() {
 async fn second_service_on_the_data_directory_is_refused() {
     let mut app = spawn_app().await;
 
-    let refusal = app.start_second_service().await;
+    let error = app.start_second_service().await;
 
-    assert!(refusal.contains("another callcoach service"), "{refusal}");
-    assert!(refusal.contains("callcoach.lock"), "{refusal}");
-    assert!(refusal.contains("--data"), "{refusal}");
+    assert!(error.contains("another callcoach service"), "{error}");
+    assert!(error.contains("callcoach.lock"), "{error}");
+    assert!(error.contains("--data"), "{error}");
     app.restart(crate::helpers::Options::default()).await;
     let response = app.get("/healthz", None).send().await.expect("sent");
     assert_eq!(

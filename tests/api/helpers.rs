@@ -223,7 +223,7 @@ impl TestApp {
     }
 
     /// Starts a second service on the running one's data directory and
-    /// returns why it refused to start.
+    /// returns its start-up error.
     pub(crate) async fn start_second_service(&self) -> String {
         match service::start(config(self.data.path(), &Options::default())).await {
             Ok(second) => {
